@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# n_mbus: one build for the kernel module, libnmbus, the tools and the tests.
+#
+#   make              module (for KVER), library, tools
+#   make deps         install every Debian package the build and tests need
+#   make check        all test lanes; ends with "N passed, N failed"
+#   make demo         the main job on a simulated bus, in QEMU
+#   make bench        benchmarks (figures, not pass/fail)
+#   make fuzz         long fuzzing runs (FUZZ_SECONDS per target)
+#   make SAN=1 ...    user space with ASan/UBSan (objects in build-san/)
+
+VERSION := 0.1.0
+
+KVERS := $(shell scripts/kernels)
+KVER ?= $(lastword $(KVERS))
+KDIR ?= /lib/modules/$(KVER)/build
+
+ifeq ($(SAN),1)
+O ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=all
+else
+O ?= build
+SAN_FLAGS :=
+endif
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+NMBUS_CPPFLAGS := -Iuapi -Ilib/include -Ilib -Idriver -isystem build/ksft -D_GNU_SOURCE \
+		  -DNMBUS_VERSION=\"$(VERSION)\"
+NMBUS_CFLAGS := -std=c11 -Wall -Wextra -Werror -fPIC $(SAN_FLAGS) $(CFLAGS)
+NMBUS_LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
+
+# Every user-space object, from any directory, is built the same way.
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(NMBUS_CPPFLAGS) $(NMBUS_CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
+
+.PHONY: all module lib tools deps check demo bench fuzz clean unit ksft \
+	static-checks install
+
+all: module lib tools
+
+include lib/lib.mk
+include tools/tools.mk
+include tests/tests.mk
+
+# The module is built out of the source tree, one directory per kernel,
+# from symlinks to the sources, so 6.1 and 6.12 objects never mix.
+KMOD_SRCS := Kbuild $(wildcard driver/*.c driver/*.h) uapi/linux/mbus.h
+
+$(O)/kmod/%/n_mbus.ko: $(KMOD_SRCS)
+	scripts/kmod-tree $(O)/kmod/$* $(KMOD_SRCS)
+	$(MAKE) -C $(if $(filter $*,$(KVER)),$(KDIR),/lib/modules/$*/build) \
+		M=$(CURDIR)/$(O)/kmod/$* W=1 modules
+
+module: $(O)/kmod/$(KVER)/n_mbus.ko
+
+modules: $(foreach k,$(KVERS),$(O)/kmod/$(k)/n_mbus.ko)
+
+deps:
+	scripts/deps
+
+# The harness headers and checkpatch come from Debian's linux-source-6.1.
+build/ksft/.stamp:
+	scripts/extract-ksrc build/ksft
+	@touch $@
+
+check: all modules
+	tests/run-check $(O)
+
+demo: all modules ksft
+	tests/qemu/demo $(O)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * M-Bus (EN 13757-2) frame delimiter and validator
+ *
+ * Recognises the single character E5, the short frame (10 C A CS 16) and
+ * the control and long frames (68 L L 68 C A CI ... CS 16). Byte 0 of the
+ * buffer is always the candidate start of a frame; when a candidate fails,
+ * only its first byte is dropped and the rest is examined again, so a
+ * valid frame that follows garbage is still found.
+ *
+ * Pure code shared by the kernel and user space: no locks, no allocation.
+ */
+#ifdef __KERNEL__
+#include <linux/string.h>
+#else
+#include <string.h>
+#endif
+
+#include "mbus_frame.h"
+
+void mbus_parser_init(struct mbus_parser *p)
+{
+	p->len = 0;
+	p->consume = 0;
+}
+
+static void mbus_parser_drop(struct mbus_parser *p, unsigned int n)
+{
+	if (n >= p->len) {
+		p->len = 0;
+		return;
+	}
+	p->len -= n;
+	memmove(p->buf, p->buf + n, p->len);
+	memmove(p->flag, p->flag + n, p->len);
+}
+
+bool mbus_parser_push(struct mbus_parser *p, u8 byte, u8 flag)
+{
+	if (p->consume) {
+		mbus_parser_drop(p, p->consume);
+		p->consume = 0;
+	}
+	if (p->len >= MBUS_FRAME_MAX)
+		return false;
+	p->buf[p->len] = byte;
+	p->flag[p->len] = flag;
+	p->len++;
+	return true;
+}
+
+u8 mbus_frame_checksum(const u8 *buf, unsigned int len)
+{
+	unsigned int i;
+	u8 sum = 0;
+
+	for (i = 0; i < len; i++)
+		sum += buf[i];
+	return sum;
+}
+
+/*
+ * Judge the candidate at the start of @buf. Return MBUS_EV_FRAME with
+ * *@flen set when a complete valid frame is there, MBUS_EV_NEED_MORE when
+ * the bytes so far are a valid beginning, else the fault. Error flags are
+ * not looked at here.
+ */
+static enum mbus_rx_event_type mbus_frame_judge(const u8 *buf,
+						unsigned int len,
+						unsigned int *flen,
+						enum mbus_frame_type *type)
+{
+	unsigned int l, total;
+
+	*type = MBUS_FRAME_NONE;
+	if (!len)
+		return MBUS_EV_NEED_MORE;
+
+	switch (buf[0]) {
+	case MBUS_FRAME_ACK:
+		*flen = MBUS_ACK_LEN;
+		*type = MBUS_FRAME_TYPE_ACK;
+		return MBUS_EV_FRAME;
+	case MBUS_FRAME_SHORT_START:
+		if (len < MBUS_SHORT_LEN)
+			return MBUS_EV_NEED_MORE;
+		if (mbus_frame_checksum(buf + 1, 2) != buf[3])
+			return MBUS_EV_BAD_CHECKSUM;
+		if (buf[4] != MBUS_FRAME_STOP)
+			return MBUS_EV_BAD_STOP;
+		*flen = MBUS_SHORT_LEN;
+		*type = MBUS_FRAME_TYPE_SHORT;
+		return MBUS_EV_FRAME;
+	case MBUS_FRAME_LONG_START:
+		break;
+	default:
+		return MBUS_EV_NOISE;
+	}
+
+	/* 68 L L 68: check each header byte as soon as it is there. */
+	if (len < 2)
+		return MBUS_EV_NEED_MORE;
+	l = buf[1];
+	if (l < MBUS_LONG_L_MIN)
+		return MBUS_EV_BAD_LENGTH;
+	if (len < 3)
+		return MBUS_EV_NEED_MORE;
+	if (buf[2] != l)
+		return MBUS_EV_BAD_LENGTH;
+	if (len < 4)
+		return MBUS_EV_NEED_MORE;
+	if (buf[3] != MBUS_FRAME_LONG_START)
+		return MBUS_EV_BAD_LENGTH;
+
+	total = l + MBUS_LONG_OVERHEAD;
+	if (len < total)
+		return MBUS_EV_NEED_MORE;
+	if (mbus_frame_checksum(buf + MBUS_LONG_HDR_LEN, l) !=
+	    buf[MBUS_LONG_HDR_LEN + l])
+		return MBUS_EV_BAD_CHECKSUM;
+	if (buf[total - 1] != MBUS_FRAME_STOP)
+		return MBUS_EV_BAD_STOP;
+	*flen = total;
+	*type = l == MBUS_LONG_L_MIN ? MBUS_FRAME_TYPE_CONTROL :
+				       MBUS_FRAME_TYPE_LONG;
+	return MBUS_EV_FRAME;
+}
+
+static bool mbus_parser_tainted(const struct mbus_parser *p, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (p->flag[i] != MBUS_RX_NORMAL)
+			return true;
+	return false;
+}
+
+/* First break among the first @n buffered bytes, or @n if none. */
+static unsigned int mbus_parser_find_break(const struct mbus_parser *p,
+					   unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (p->flag[i] == MBUS_RX_BREAK)
+			break;
+	return i;
+}
+
+static enum mbus_rx_event_type mbus_parser_emit(struct mbus_rx_event *ev,
+						enum mbus_rx_event_type type,
+						unsigned int len)
+{
+	ev->type = type;
+	ev->len = len;
+	return type;
+}
+
+enum mbus_rx_event_type mbus_parser_step(struct mbus_parser *p, bool flush,
+					 struct mbus_rx_event *ev)
+{
+	enum mbus_rx_event_type res;
+	unsigned int flen = 0, brk;
+
+	if (p->consume) {
+		mbus_parser_drop(p, p->consume);
+		p->consume = 0;
+	}
+	ev->data = NULL;
+	ev->frame_type = MBUS_FRAME_NONE;
+
+	if (!p->len)
+		return mbus_parser_emit(ev, MBUS_EV_NEED_MORE, 0);
+
+	/* A break ends whatever came before it. */
+	if (p->flag[0] == MBUS_RX_BREAK) {
+		mbus_parser_drop(p, 1);
+		return mbus_parser_emit(ev, MBUS_EV_BREAK, 1);
+	}
+	brk = mbus_parser_find_break(p, p->len);
+
+	res = mbus_frame_judge(p->buf, brk, &flen, &ev->frame_type);
+	if (res == MBUS_EV_NEED_MORE) {
+		if (!flush && brk == p->len)
+			return mbus_parser_emit(ev, MBUS_EV_NEED_MORE, 0);
+		/* The line went quiet or broke: the candidate is dead. */
+		res = MBUS_EV_STALLED;
+	}
+	if (res != MBUS_EV_FRAME) {
+		if (res != MBUS_EV_NOISE && p->flag[0] != MBUS_RX_NORMAL)
+			res = MBUS_EV_TAINTED;
+		mbus_parser_drop(p, 1);
+		return mbus_parser_emit(ev, res, 1);
+	}
+	if (mbus_parser_tainted(p, flen)) {
+		mbus_parser_drop(p, 1);
+		return mbus_parser_emit(ev, MBUS_EV_TAINTED, 1);
+	}
+	p->consume = flen;
+	ev->data = p->buf;
+	return mbus_parser_emit(ev, MBUS_EV_FRAME, flen);
+}
+
+enum mbus_rx_event_type mbus_frame_check(const u8 *buf, unsigned int len,
+					 enum mbus_frame_type *type)
+{
+	enum mbus_frame_type t;
+	enum mbus_rx_event_type res;
+	unsigned int flen = 0;
+
+	res = mbus_frame_judge(buf, len, &flen, &t);
+	if (res == MBUS_EV_FRAME && flen != len)
+		res = MBUS_EV_BAD_LENGTH;
+	if (type)
+		*type = res == MBUS_EV_FRAME ? t : MBUS_FRAME_NONE;
+	return res;
+}

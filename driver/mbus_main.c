@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * M-Bus master line discipline (EN 13757-2)
+ *
+ * Attach it to the tty of an M-Bus level converter and /dev/mbusN appears:
+ *
+ *	ldattach 29 /dev/ttyUSB0	(or mbus-attach /dev/ttyUSB0)
+ *
+ * The line is set to 8E1 at 2400 Bd. MBUS_IOC_GET_INDEX on the tty returns
+ * N. Detaching, hanging up or switching the ldisc removes /dev/mbusN; files
+ * still open on it then fail with -ENODEV.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cdev.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/tty.h>
+#include <linux/tty_ldisc.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "mbus.h"
+
+static int ldisc = N_MBUS;
+module_param(ldisc, int, 0444);
+MODULE_PARM_DESC(ldisc, "line discipline number (default 29, N_DEVELOPMENT)");
+
+static dev_t mbus_devt;
+static struct cdev mbus_cdev;
+
+/* Maps minor numbers to ports; a port is in it from attach to detach. */
+static DEFINE_IDR(mbus_idr);
+/* Protects mbus_idr and taking a reference on a port found in it. */
+static DEFINE_MUTEX(mbus_idr_lock);
+
+static ssize_t tty_show(struct device *dev, struct device_attribute *attr,
+			char *buf)
+{
+	struct mbus_port *port = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%s\n", port->tty_name);
+}
+static DEVICE_ATTR_RO(tty);
+
+static ssize_t baud_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	struct mbus_port *port = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(port->baud));
+}
+static DEVICE_ATTR_RO(baud);
+
+static struct attribute *mbus_attrs[] = {
+	&dev_attr_tty.attr,
+	&dev_attr_baud.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(mbus);
+
+static struct class mbus_class = {
+	.name = "mbus",
+	.dev_groups = mbus_groups,
+};
+
+/* ---- port lifetime --------------------------------------------------- */
+
+static void mbus_port_release(struct kref *kref)
+{
+	struct mbus_port *port = container_of(kref, struct mbus_port, kref);
+
+	kfree(port);
+}
+
+static void mbus_port_put(struct mbus_port *port)
+{
+	kref_put(&port->kref, mbus_port_release);
+}
+
+/* Look a live port up by minor and take a reference on it. */
+static struct mbus_port *mbus_port_get(unsigned int minor)
+{
+	struct mbus_port *port;
+
+	mutex_lock(&mbus_idr_lock);
+	port = idr_find(&mbus_idr, minor);
+	if (port)
+		kref_get(&port->kref);
+	mutex_unlock(&mbus_idr_lock);
+	return port;
+}
+
+static bool mbus_port_dead(struct mbus_port *port)
+{
+	unsigned long flags;
+	bool dead;
+
+	spin_lock_irqsave(&port->lock, flags);
+	dead = port->dead;
+	spin_unlock_irqrestore(&port->lock, flags);
+	return dead;
+}
+
+/* Set the line up for M-Bus: 8E1, parity checked, no flow control. */
+static void mbus_setup_line(struct tty_struct *tty, u32 baud)
+{
+	struct ktermios t = tty->termios;
+
+	t.c_iflag = INPCK;
+	t.c_oflag = 0;
+	t.c_lflag = 0;
+	t.c_cflag = CS8 | PARENB | CREAD | CLOCAL;
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	tty_termios_encode_baud_rate(&t, baud, baud);
+	tty_set_termios(tty, &t);
+}
+
+static struct mbus_port *mbus_port_alloc(struct tty_struct *tty)
+{
+	struct mbus_port *port;
+
+	port = kzalloc(sizeof(*port), GFP_KERNEL);
+	if (!port)
+		return NULL;
+	kref_init(&port->kref);
+	spin_lock_init(&port->lock);
+	init_waitqueue_head(&port->wait);
+	port->tty = tty;
+	port->baud = MBUS_DEFAULT_BAUD;
+	strscpy(port->tty_name, tty_name(tty), sizeof(port->tty_name));
+	return port;
+}
+
+/* Stop all activity: called on hangup and close, may run twice. */
+static void mbus_port_kill(struct mbus_port *port)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->lock, flags);
+	port->dead = true;
+	spin_unlock_irqrestore(&port->lock, flags);
+	wake_up_all(&port->wait);
+}
+
+/* ---- line discipline ------------------------------------------------- */
+
+/*
+ * Called by the tty core with the tty locked when N_MBUS is set (TIOCSETD).
+ * May sleep. No receive_buf can run before it returns.
+ */
+static int mbus_ldisc_open(struct tty_struct *tty)
+{
+	struct mbus_port *port;
+	int index, err;
+
+	if (!tty->ops->write)
+		return -EOPNOTSUPP;
+
+	port = mbus_port_alloc(tty);
+	if (!port)
+		return -ENOMEM;
+
+	mutex_lock(&mbus_idr_lock);
+	index = idr_alloc(&mbus_idr, NULL, 0, MBUS_MINORS, GFP_KERNEL);
+	mutex_unlock(&mbus_idr_lock);
+	if (index < 0) {
+		err = index == -ENOSPC ? -EBUSY : index;
+		goto err_free;
+	}
+	port->index = index;
+
+	port->dev = device_create(&mbus_class, tty->dev,
+				  MKDEV(MAJOR(mbus_devt), index), port,
+				  "mbus%d", index);
+	if (IS_ERR(port->dev)) {
+		err = PTR_ERR(port->dev);
+		goto err_idr;
+	}
+
+	tty->disc_data = port;
+	tty->receive_room = 65536;
+	mbus_setup_line(tty, port->baud);
+
+	mutex_lock(&mbus_idr_lock);
+	idr_replace(&mbus_idr, port, index);
+	mutex_unlock(&mbus_idr_lock);
+	return 0;
+
+err_idr:
+	mutex_lock(&mbus_idr_lock);
+	idr_remove(&mbus_idr, index);
+	mutex_unlock(&mbus_idr_lock);
+err_free:
+	kfree(port);
+	return err;
+}
+
+/*
+ * Called when the ldisc is detached: TIOCSETD to another ldisc, hangup,
+ * final close of the tty. May sleep; no receive_buf is in flight and none
+ * will start.
+ */
+static void mbus_ldisc_close(struct tty_struct *tty)
+{
+	struct mbus_port *port = tty->disc_data;
+	unsigned long flags;
+
+	mutex_lock(&mbus_idr_lock);
+	idr_remove(&mbus_idr, port->index);
+	mutex_unlock(&mbus_idr_lock);
+
+	mbus_port_kill(port);
+	device_destroy(&mbus_class, MKDEV(MAJOR(mbus_devt), port->index));
+
+	spin_lock_irqsave(&port->lock, flags);
+	port->tty = NULL;
+	spin_unlock_irqrestore(&port->lock, flags);
+
+	tty->disc_data = NULL;
+	mbus_port_put(port);
+}
+
+/*
+ * Called on hangup (USB unplug, carrier loss) before close. Wakes every
+ * waiter so nothing sleeps on a line that is gone.
+ */
+static void mbus_ldisc_hangup(struct tty_struct *tty)
+{
+	mbus_port_kill(tty->disc_data);
+}
+
+/*
+ * ioctl on the tty itself. Runs in process context with the ldisc
+ * referenced. Anything not ours goes to the generic tty mode ioctls.
+ */
+static int mbus_ldisc_ioctl(struct tty_struct *tty, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct mbus_port *port = tty->disc_data;
+	u32 index;
+
+	switch (cmd) {
+	case MBUS_IOC_GET_INDEX:
+		index = port->index;
+		return put_user(index, (u32 __user *)arg);
+	default:
+		return n_tty_ioctl_helper(tty, cmd, arg);
+	}
+}
+
+/*
+ * Called by the tty buffer work (process context, may not sleep long);
+ * never concurrently with itself, open or close.
+ */
+void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
+		  size_t count)
+{
+	struct mbus_port *port = tty->disc_data;
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->lock, flags);
+	port->stats.rx_bytes += count;
+	spin_unlock_irqrestore(&port->lock, flags);
+}
+
+static struct tty_ldisc_ops mbus_ldisc = {
+	.owner = THIS_MODULE,
+	.name = KBUILD_MODNAME,
+	.open = mbus_ldisc_open,
+	.close = mbus_ldisc_close,
+	.hangup = mbus_ldisc_hangup,
+	.ioctl = mbus_ldisc_ioctl,
+	.receive_buf = mbus_ldisc_receive_buf,
+};
+
+/* ---- /dev/mbusN ------------------------------------------------------ */
+
+static int mbus_open(struct inode *inode, struct file *file)
+{
+	struct mbus_port *port;
+	struct mbus_file *mf;
+
+	port = mbus_port_get(iminor(inode));
+	if (!port)
+		return -ENODEV;
+
+	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
+	if (!mf) {
+		mbus_port_put(port);
+		return -ENOMEM;
+	}
+	mf->port = port;
+	mf->params.retries = 2;
+	file->private_data = mf;
+	return stream_open(inode, file);
+}
+
+static int mbus_release(struct inode *inode, struct file *file)
+{
+	struct mbus_file *mf = file->private_data;
+
+	mbus_port_put(mf->port);
+	kfree(mf);
+	return 0;
+}
+
+static long mbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mbus_file *mf = file->private_data;
+	struct mbus_port *port = mf->port;
+	void __user *argp = (void __user *)arg;
+
+	if (mbus_port_dead(port))
+		return -ENODEV;
+
+	switch (cmd) {
+	case MBUS_IOC_GET_BAUD:
+		return put_user(READ_ONCE(port->baud), (u32 __user *)argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations mbus_fops = {
+	.owner = THIS_MODULE,
+	.open = mbus_open,
+	.release = mbus_release,
+	.unlocked_ioctl = mbus_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+/* ---- module ---------------------------------------------------------- */
+
+static int __init mbus_init(void)
+{
+	int err;
+
+	err = alloc_chrdev_region(&mbus_devt, 0, MBUS_MINORS, "mbus");
+	if (err)
+		return err;
+
+	cdev_init(&mbus_cdev, &mbus_fops);
+	err = cdev_add(&mbus_cdev, mbus_devt, MBUS_MINORS);
+	if (err)
+		goto err_region;
+
+	err = class_register(&mbus_class);
+	if (err)
+		goto err_cdev;
+
+	mbus_ldisc.num = ldisc;
+	err = tty_register_ldisc(&mbus_ldisc);
+	if (err) {
+		pr_err("cannot register line discipline %d: %d\n", ldisc, err);
+		goto err_class;
+	}
+	return 0;
+
+err_class:
+	class_unregister(&mbus_class);
+err_cdev:
+	cdev_del(&mbus_cdev);
+err_region:
+	unregister_chrdev_region(mbus_devt, MBUS_MINORS);
+	return err;
+}
+
+static void __exit mbus_exit(void)
+{
+	tty_unregister_ldisc(&mbus_ldisc);
+	class_unregister(&mbus_class);
+	cdev_del(&mbus_cdev);
+	unregister_chrdev_region(mbus_devt, MBUS_MINORS);
+	idr_destroy(&mbus_idr);
+}
+
+module_init(mbus_init);
+module_exit(mbus_exit);
+
+MODULE_DESCRIPTION("M-Bus (EN 13757-2) master line discipline");
+MODULE_LICENSE("GPL");
+MODULE_ALIAS_LDISC(N_MBUS);

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attaching N_MBUS to a tty creates /dev/mbusN; detaching, hangup and an
+ * ldisc switch remove it; open files then fail cleanly.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "ksft-common.h"
+
+FIXTURE(pty) {
+	int master;
+	int slave;
+};
+
+FIXTURE_SETUP(pty)
+{
+	ASSERT_EQ(0, ksft_mbus_load());
+	ASSERT_EQ(0, ksft_pty_open(&self->master, &self->slave));
+}
+
+FIXTURE_TEARDOWN(pty)
+{
+	if (self->slave >= 0)
+		close(self->slave);
+	if (self->master >= 0)
+		close(self->master);
+}
+
+TEST_F(pty, attach_creates_a_char_device_and_get_index_returns_its_number)
+{
+	int index = ksft_mbus_attach(self->slave);
+
+	ASSERT_LE(0, index);
+	EXPECT_TRUE(ksft_mbus_node_exists(index));
+}
+
+TEST_F(pty, sysfs_names_the_tty_and_the_baud_rate)
+{
+	int index = ksft_mbus_attach(self->slave);
+	char buf[64], want[32];
+	int n = -1;
+
+	ASSERT_LE(0, index);
+	ASSERT_EQ(0, ioctl(self->master, TIOCGPTN, &n));
+	/* The kernel names the slave of /dev/pts/N "ptsN". */
+	snprintf(want, sizeof(want), "pts%d", n);
+	ASSERT_EQ(0, ksft_mbus_sysfs(index, "tty", buf, sizeof(buf)));
+	EXPECT_STREQ(want, buf);
+	ASSERT_EQ(0, ksft_mbus_sysfs(index, "baud", buf, sizeof(buf)));
+	EXPECT_STREQ("2400", buf);
+}
+
+/* A pty forces CS8 and drops PARENB itself; the UART test checks parity. */
+TEST_F(pty, attach_sets_8_bits_2400_baud_and_parity_checking)
+{
+	struct termios t;
+
+	ASSERT_LE(0, ksft_mbus_attach(self->slave));
+	ASSERT_EQ(0, tcgetattr(self->slave, &t));
+	EXPECT_EQ(CS8, t.c_cflag & CSIZE);
+	EXPECT_FALSE(t.c_cflag & CSTOPB);
+	EXPECT_FALSE(t.c_cflag & CRTSCTS);
+	EXPECT_TRUE(t.c_cflag & CREAD);
+	EXPECT_TRUE(t.c_cflag & CLOCAL);
+	EXPECT_TRUE(t.c_iflag & INPCK);
+	EXPECT_FALSE(t.c_iflag & (IGNPAR | IXON | IXOFF | ISTRIP));
+	EXPECT_EQ(B2400, cfgetospeed(&t));
+}
+
+TEST_F(pty, get_baud_on_the_device_reports_2400)
+{
+	int index = ksft_mbus_attach(self->slave);
+	__u32 baud = 0;
+	int fd;
+
+	ASSERT_LE(0, index);
+	fd = ksft_mbus_open(index, O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, ioctl(fd, MBUS_IOC_GET_BAUD, &baud));
+	EXPECT_EQ(2400, baud);
+	close(fd);
+}
+
+TEST_F(pty, detach_removes_the_device)
+{
+	int index = ksft_mbus_attach(self->slave);
+
+	ASSERT_LE(0, index);
+	ASSERT_EQ(0, ksft_mbus_detach(self->slave));
+	EXPECT_TRUE(ksft_mbus_wait_node(index, false, 1000));
+}
+
+TEST_F(pty, hangup_of_the_line_removes_the_device)
+{
+	int index = ksft_mbus_attach(self->slave);
+
+	ASSERT_LE(0, index);
+	/* Closing the master hangs the slave up, as a USB unplug would. */
+	close(self->master);
+	self->master = -1;
+	EXPECT_TRUE(ksft_mbus_wait_node(index, false, 1000));
+}
+
+TEST_F(pty, vhangup_removes_the_device)
+{
+	int index = ksft_mbus_attach(self->slave);
+
+	ASSERT_LE(0, index);
+	ASSERT_EQ(0, ioctl(self->slave, TIOCVHANGUP));
+	EXPECT_TRUE(ksft_mbus_wait_node(index, false, 1000));
+}
+
+TEST_F(pty, final_close_of_the_tty_removes_the_device)
+{
+	int index = ksft_mbus_attach(self->slave);
+
+	ASSERT_LE(0, index);
+	/* A pty pair is released when both ends are closed. */
+	close(self->slave);
+	self->slave = -1;
+	EXPECT_TRUE(ksft_mbus_node_exists(index));
+	close(self->master);
+	self->master = -1;
+	EXPECT_TRUE(ksft_mbus_wait_node(index, false, 1000));
+}
+
+TEST_F(pty, open_file_gets_enodev_after_detach)
+{
+	int index = ksft_mbus_attach(self->slave);
+	__u32 baud;
+	int fd;
+
+	ASSERT_LE(0, index);
+	fd = ksft_mbus_open(index, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ksft_mbus_detach(self->slave));
+	EXPECT_EQ(-1, ioctl(fd, MBUS_IOC_GET_BAUD, &baud));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(0, close(fd));
+}
+
+TEST_F(pty, open_file_keeps_the_module_and_release_lets_it_go)
+{
+	int index = ksft_mbus_attach(self->slave);
+	int fd, attached;
+
+	ASSERT_LE(0, index);
+	attached = ksft_mbus_refcnt();
+	EXPECT_LE(1, attached);
+	fd = ksft_mbus_open(index, O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(attached + 1, ksft_mbus_refcnt());
+	ASSERT_EQ(0, ksft_mbus_detach(self->slave));
+	EXPECT_EQ(1, ksft_mbus_refcnt());
+	close(fd);
+	EXPECT_EQ(0, ksft_mbus_refcnt());
+}
+
+TEST_F(pty, two_ttys_get_two_devices)
+{
+	int m2, s2, a, b;
+
+	ASSERT_EQ(0, ksft_pty_open(&m2, &s2));
+	a = ksft_mbus_attach(self->slave);
+	b = ksft_mbus_attach(s2);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	EXPECT_NE(a, b);
+	EXPECT_TRUE(ksft_mbus_node_exists(a));
+	EXPECT_TRUE(ksft_mbus_node_exists(b));
+	close(s2);
+	close(m2);
+	EXPECT_TRUE(ksft_mbus_wait_node(b, false, 1000));
+	EXPECT_TRUE(ksft_mbus_node_exists(a));
+}
+
+TEST_F(pty, get_index_on_a_tty_without_n_mbus_fails)
+{
+	__u32 index;
+
+	EXPECT_EQ(-1, ioctl(self->slave, MBUS_IOC_GET_INDEX, &index));
+}
+
+TEST_F(pty, tty_mode_ioctls_still_work_while_attached)
+{
+	struct termios t;
+	struct winsize ws;
+
+	ASSERT_LE(0, ksft_mbus_attach(self->slave));
+	EXPECT_EQ(0, tcgetattr(self->slave, &t));
+	EXPECT_EQ(0, tcsetattr(self->slave, TCSANOW, &t));
+	EXPECT_EQ(0, tcflush(self->slave, TCIOFLUSH));
+	EXPECT_EQ(0, ioctl(self->slave, TIOCGWINSZ, &ws));
+}
+
+FIXTURE(uart) {
+	int fd;
+};
+
+/* ttyS2: a 16550 emulated by QEMU (ttyS0 is the console, ttyS1 the TAP). */
+FIXTURE_SETUP(uart)
+{
+	ASSERT_EQ(0, ksft_mbus_load());
+	self->fd = open("/dev/ttyS2", O_RDWR | O_NOCTTY | O_NONBLOCK);
+	if (self->fd < 0)
+		SKIP(return, "no /dev/ttyS2 (%s): not running in the QEMU lane",
+		     strerror(errno));
+}
+
+FIXTURE_TEARDOWN(uart)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(uart, attach_sets_8e1_2400_with_parity_checking)
+{
+	struct termios t;
+	int index = ksft_mbus_attach(self->fd);
+
+	ASSERT_LE(0, index);
+	ASSERT_EQ(0, tcgetattr(self->fd, &t));
+	EXPECT_EQ(CS8, t.c_cflag & CSIZE);
+	EXPECT_TRUE(t.c_cflag & PARENB);
+	EXPECT_FALSE(t.c_cflag & PARODD);
+	EXPECT_FALSE(t.c_cflag & CSTOPB);
+	EXPECT_FALSE(t.c_cflag & CRTSCTS);
+	EXPECT_TRUE(t.c_cflag & CREAD);
+	EXPECT_TRUE(t.c_cflag & CLOCAL);
+	EXPECT_TRUE(t.c_iflag & INPCK);
+	EXPECT_FALSE(t.c_iflag & (IGNPAR | IGNBRK | IXON | IXOFF | ISTRIP));
+	EXPECT_EQ(B2400, cfgetospeed(&t));
+	EXPECT_EQ(B2400, cfgetispeed(&t));
+	ASSERT_EQ(0, ksft_mbus_detach(self->fd));
+	EXPECT_TRUE(ksft_mbus_wait_node(index, false, 1000));
+}
+
+TEST_F(uart, sysfs_names_the_serial_port)
+{
+	int index = ksft_mbus_attach(self->fd);
+	char buf[64], child[64];
+
+	ASSERT_LE(0, index);
+	ASSERT_EQ(0, ksft_mbus_sysfs(index, "tty", buf, sizeof(buf)));
+	EXPECT_STREQ("ttyS2", buf);
+	/* The parent is the tty's device, so udev can name it by path. */
+	snprintf(child, sizeof(child), "/sys/class/tty/ttyS2/mbus%d", index);
+	EXPECT_EQ(0, access(child, F_OK));
+	ASSERT_EQ(0, ksft_mbus_detach(self->fd));
+}
+
+#define SLAB_MAX 512
+
+struct slab_snap {
+	int n;
+	char name[SLAB_MAX][64];
+	long active[SLAB_MAX];
+};
+
+/* Objects in use per slab cache, from /proc/slabinfo. */
+static int slab_snapshot(struct slab_snap *s)
+{
+	char line[512];
+	FILE *f = fopen("/proc/slabinfo", "r");
+
+	s->n = 0;
+	if (!f)
+		return -1;
+	while (s->n < SLAB_MAX && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %ld", s->name[s->n],
+			   &s->active[s->n]) == 2)
+			s->n++;
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Largest growth of any one cache between two snapshots. vmap_area is left
+ * out: every detach reopens N_TTY, whose vzalloc'ed state vfree() gives
+ * back lazily, so that cache grows with or without a leak of ours.
+ */
+static long slab_max_growth(const struct slab_snap *a,
+			    const struct slab_snap *b, const char **which)
+{
+	long worst = 0;
+	int i, j;
+
+	for (i = 0; i < b->n; i++)
+		for (j = 0; j < a->n; j++)
+			if (!strcmp(a->name[j], b->name[i]) &&
+			    strcmp(b->name[i], "vmap_area") &&
+			    b->active[i] - a->active[j] > worst) {
+				worst = b->active[i] - a->active[j];
+				*which = b->name[i];
+			}
+	return worst;
+}
+
+/*
+ * A leak of anything allocated per attach grows one cache by >= 1000
+ * objects; SLUB's own bookkeeping moves in whole slabs (<= 512 objects).
+ */
+TEST_F(pty, attach_detach_1000_times_leaks_nothing)
+{
+	static struct slab_snap before, after;
+	const char *which = "none";
+	int i, index, first = -1;
+	long growth;
+
+	/* Warm the caches up first. */
+	for (i = 0; i < 20; i++) {
+		ASSERT_LE(0, ksft_mbus_attach(self->slave));
+		ASSERT_EQ(0, ksft_mbus_detach(self->slave));
+	}
+	ASSERT_EQ(0, slab_snapshot(&before));
+	for (i = 0; i < 1000; i++) {
+		index = ksft_mbus_attach(self->slave);
+		ASSERT_LE(0, index);
+		if (first < 0)
+			first = index;
+		/* The number is freed on detach and given out again. */
+		ASSERT_EQ(first, index);
+		ASSERT_EQ(0, ksft_mbus_detach(self->slave));
+	}
+	ASSERT_EQ(0, slab_snapshot(&after));
+	growth = slab_max_growth(&before, &after, &which);
+	TH_LOG("largest slab growth after 1000 attaches: %ld objects (%s)",
+	       growth, which);
+	EXPECT_GT(1000, growth);
+	EXPECT_FALSE(ksft_mbus_node_exists(first));
+	/* Only this test's own references are gone: none left. */
+	EXPECT_EQ(0, ksft_mbus_refcnt());
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * n_mbus unloads once nothing is attached, and not before.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "ksft-common.h"
+
+TEST(module_cannot_unload_while_attached)
+{
+	int m, s;
+
+	ASSERT_EQ(0, ksft_mbus_load());
+	ASSERT_EQ(0, ksft_pty_open(&m, &s));
+	ASSERT_LE(0, ksft_mbus_attach(s));
+	EXPECT_EQ(-EWOULDBLOCK, ksft_mbus_unload());
+	EXPECT_TRUE(ksft_mbus_loaded());
+	close(s);
+	close(m);
+}
+
+TEST(module_unloads_after_detach)
+{
+	ASSERT_EQ(0, ksft_mbus_load());
+	EXPECT_EQ(0, ksft_mbus_refcnt());
+	EXPECT_EQ(0, ksft_mbus_unload());
+	EXPECT_FALSE(ksft_mbus_loaded());
+	EXPECT_NE(0, access("/sys/class/mbus", F_OK));
+}
+
+TEST(module_loads_again_after_unload)
+{
+	ASSERT_EQ(0, ksft_mbus_load());
+	EXPECT_TRUE(ksft_mbus_loaded());
+	EXPECT_EQ(0, ksft_mbus_unload());
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Tests: host unit tests (tests/unit/test-*.c), kselftests run in QEMU
+# (tests/kselftest/*.c, static), libFuzzer targets (tests/fuzz/fuzz-*.c)
+# and benchmarks (tests/bench/). All use kselftest_harness.h from
+# linux-source-6.1, extracted into $(O)/ksft.
+
+UNIT_SRCS := $(wildcard tests/unit/test-*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+
+KSFT_SRCS := $(filter-out tests/kselftest/ksft-common.c, \
+	       $(wildcard tests/kselftest/*.c))
+KSFT_BINS := $(KSFT_SRCS:tests/kselftest/%.c=$(O)/ksft-bin/%)
+KSFT_COMMON := $(O)/tests/kselftest/ksft-common.o
+
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 600
+
+$(UNIT_SRCS:%.c=$(O)/%.o) $(KSFT_SRCS:%.c=$(O)/%.o) $(KSFT_COMMON): \
+	build/ksft/.stamp
+
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIB_A)
+	$(CC) $(NMBUS_LDFLAGS) -o $@ $^ -lm
+
+$(O)/ksft-bin/%: $(O)/tests/kselftest/%.o $(KSFT_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) -static $(LDFLAGS) -o $@ $^ -lm
+
+# libFuzzer: the target and the library sources in one clang build.
+$(O)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard lib/*.h driver/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(NMBUS_CPPFLAGS) -std=c11 -g -O1 \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) -lm
+
+unit: $(UNIT_BINS)
+ksft: $(KSFT_BINS) $(TOOL_STATIC)
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run $(O) $(FUZZ_SECONDS)
+
+bench: all
+	tests/bench/run $(O)

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * mbus-attach: attach the N_MBUS line discipline to a serial port
+ *
+ * Sets the tty up for M-Bus (8E1 at the chosen baud rate), prints the
+ * /dev/mbusN it created and keeps the tty open for as long as the
+ * attachment should live: in the background by default, in the
+ * foreground with --foreground (for systemd). SIGTERM, SIGINT and SIGHUP
+ * detach cleanly; so does a hangup of the line (USB unplug).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/mbus.h>
+
+static const char *prog = "mbus-attach";
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [OPTION]... TTY\n"
+		"\n"
+		"Attach the N_MBUS line discipline to the serial port TTY (e.g.\n"
+		"/dev/ttyUSB0 of an M-Bus level converter), print the /dev/mbusN\n"
+		"it created and keep the port attached until SIGTERM, SIGINT or\n"
+		"SIGHUP, or until the port goes away.\n"
+		"\n"
+		"  -b, --baud=BAUD    bus speed: 300, 600, 1200, 2400 (default),\n"
+		"                     4800, 9600, 19200 or 38400\n"
+		"  -f, --foreground   stay in the foreground (for systemd)\n"
+		"  -l, --ldisc=NUM    line discipline number (default %d)\n"
+		"  -h, --help         show this help and exit\n"
+		"  -v, --version      show the version and exit\n"
+		"\n"
+		"Exit status: 0 on success, 1 on failure, 2 on bad usage.\n",
+		prog, N_MBUS);
+}
+
+static int parse_baud(const char *s, __u32 *baud)
+{
+	static const __u32 rates[] = {
+		300, 600, 1200, 2400, 4800, 9600, 19200, 38400
+	};
+	char *end;
+	unsigned long v;
+	size_t i;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s)
+		return -1;
+	for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+		if (v == rates[i]) {
+			*baud = v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int attach(const char *tty, int ldisc, __u32 baud, int *index)
+{
+	char dev[32];
+	__u32 n;
+	int fd, mfd;
+
+	fd = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, tty, strerror(errno));
+		return -1;
+	}
+	if (ioctl(fd, TIOCSETD, &ldisc)) {
+		fprintf(stderr, "%s: %s: cannot set line discipline %d: %s%s\n",
+			prog, tty, ldisc, strerror(errno),
+			errno == EINVAL ? " (is the n_mbus module installed?)" : "");
+		goto err;
+	}
+	if (ioctl(fd, MBUS_IOC_GET_INDEX, &n)) {
+		fprintf(stderr, "%s: %s: MBUS_IOC_GET_INDEX: %s\n", prog, tty,
+			strerror(errno));
+		goto err;
+	}
+	*index = n;
+	if (baud != 2400) {
+		snprintf(dev, sizeof(dev), "/dev/mbus%u", n);
+		mfd = open(dev, O_RDWR | O_CLOEXEC);
+		if (mfd < 0 || ioctl(mfd, MBUS_IOC_SET_BAUD, &baud)) {
+			fprintf(stderr, "%s: %s: cannot set %u Bd: %s\n", prog,
+				dev, baud, strerror(errno));
+			if (mfd >= 0)
+				close(mfd);
+			goto err;
+		}
+		close(mfd);
+	}
+	return fd;
+err:
+	close(fd);
+	return -1;
+}
+
+/* Wait for a signal or for the line to go away; then detach. */
+static int hold(int fd)
+{
+	const struct timespec tick = { 1, 0 };
+	int ldisc = N_TTY, sig;
+	sigset_t set;
+	__u32 n;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+
+	for (;;) {
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig > 0)
+			break;
+		/* After a hangup the tty no longer answers our ioctl. */
+		if (ioctl(fd, MBUS_IOC_GET_INDEX, &n))
+			return 0;
+	}
+	if (ioctl(fd, TIOCSETD, &ldisc)) {
+		fprintf(stderr, "%s: cannot detach: %s\n", prog,
+			strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "baud", required_argument, NULL, 'b' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "ldisc", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c, fd, index, foreground = 0, ldisc = N_MBUS;
+	__u32 baud = 2400;
+	pid_t pid;
+
+	while ((c = getopt_long(argc, argv, "b:fl:hv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			if (parse_baud(optarg, &baud)) {
+				fprintf(stderr, "%s: invalid baud rate '%s'\n",
+					prog, optarg);
+				return 2;
+			}
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'l':
+			ldisc = atoi(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'v':
+			printf("%s %s\n", prog, NMBUS_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+
+	fd = attach(argv[optind], ldisc, baud, &index);
+	if (fd < 0)
+		return 1;
+	printf("/dev/mbus%d\n", index);
+	fflush(stdout);
+
+	if (!foreground) {
+		pid = fork();
+		if (pid < 0) {
+			fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
+			return 1;
+		}
+		if (pid > 0)
+			return 0;
+		setsid();
+		if (chdir("/"))
+			return 1;
+		if (!freopen("/dev/null", "r", stdin) ||
+		    !freopen("/dev/null", "w", stdout))
+			return 1;
+	}
+	return hold(fd);
+}

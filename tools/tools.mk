@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Tools: each tools/mbus*.c is one program, linked with tools-common.c and
+# libnmbus.a. $(O)/static/ holds static copies for the QEMU initramfs.
+
+TOOLS := $(patsubst tools/%.c,%,$(filter-out tools/tools-common.c, \
+	   $(wildcard tools/mbus*.c)))
+TOOL_BINS := $(TOOLS:%=$(O)/tools/%)
+TOOL_STATIC := $(TOOLS:%=$(O)/static/tools/%)
+TOOL_COMMON := $(if $(wildcard tools/tools-common.c),$(O)/tools/tools-common.o)
+
+# Extra libraries per tool.
+LIBS_mbusctl := -lmnl
+
+$(O)/tools/%: $(O)/tools/%.o $(TOOL_COMMON) $(LIB_A)
+	$(CC) $(NMBUS_LDFLAGS) -o $@ $^ $(LIBS_$*) -lm
+
+$(O)/static/tools/%: $(O)/tools/%.o $(TOOL_COMMON) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) -static $(LDFLAGS) -o $@ $^ $(LIBS_$*) -lm
+
+tools: $(TOOL_BINS)

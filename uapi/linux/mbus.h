@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * M-Bus (EN 13757-2) master line discipline: user-space ABI
+ *
+ * Attach the N_MBUS line discipline to the tty of an M-Bus level converter
+ * (TIOCSETD, or ldattach 29 /dev/ttyUSB0) and a character device /dev/mbusN
+ * appears. MBUS_IOC_GET_INDEX on the tty returns N. The ioctls below are
+ * issued on /dev/mbusN.
+ *
+ * Every structure has fixed-size members, explicit padding and the same
+ * layout on 32- and 64-bit; user pointers are carried as __u64. Reserved
+ * members must be zero on input (-EINVAL otherwise) and are zero on output.
+ */
+#ifndef _UAPI_LINUX_MBUS_H
+#define _UAPI_LINUX_MBUS_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* The line discipline number: N_DEVELOPMENT while out of tree. */
+#define N_MBUS			29
+
+/* Largest frame: 68 L L 68, 255 bytes of C A CI data, CS 16. */
+#define MBUS_FRAME_MAX		261
+
+/* Link-layer framing bytes (EN 13757-2). */
+#define MBUS_FRAME_ACK		0xe5
+#define MBUS_FRAME_SHORT_START	0x10
+#define MBUS_FRAME_LONG_START	0x68
+#define MBUS_FRAME_STOP		0x16
+
+/* Special primary addresses. */
+#define MBUS_ADDR_PRIMARY_MAX	250
+#define MBUS_ADDR_NETWORK	253	/* secondary addressing */
+#define MBUS_ADDR_TEST		254	/* broadcast, every slave replies */
+#define MBUS_ADDR_BROADCAST	255	/* broadcast, no reply */
+
+/**
+ * struct mbus_params - per open file link-layer parameters
+ * @response_timeout_us: time the slave may take to start its reply after the
+ *	last stop bit of the request; 0 selects the EN 13757-2 bound,
+ *	330 bit times + 50 ms at the current baud rate.
+ * @char_timeout_us: longest silence inside a reply before the frame is
+ *	dropped as stalled; 0 selects a default that tolerates USB-serial
+ *	converters delivering bytes in bursts.
+ * @wakeup_delay_us: pause between the wake-up preamble and the request.
+ * @wakeup_bytes: number of 0x55 bytes sent before each request; 0 = none.
+ *	At most %MBUS_WAKEUP_BYTES_MAX.
+ * @retries: repeats of a request that got no valid reply (EN 13757-2
+ *	allows at most 2; at most %MBUS_RETRIES_MAX).
+ * @reserved0: must be zero.
+ * @flags: %MBUS_PARAM_ECHO_CANCEL and future flags; unknown bits: -EINVAL.
+ * @reserved: must be zero.
+ */
+struct mbus_params {
+	__u32 response_timeout_us;
+	__u32 char_timeout_us;
+	__u32 wakeup_delay_us;
+	__u16 wakeup_bytes;
+	__u8 retries;
+	__u8 reserved0;
+	__u32 flags;
+	__u32 reserved[3];
+};
+
+/* The converter echoes what the master sends: drop those bytes. */
+#define MBUS_PARAM_ECHO_CANCEL	0x00000001
+#define MBUS_PARAM_FLAGS_ALL	(MBUS_PARAM_ECHO_CANCEL)
+
+#define MBUS_WAKEUP_BYTES_MAX	8192
+#define MBUS_RETRIES_MAX	5
+#define MBUS_TIMEOUT_US_MAX	10000000	/* 10 s */
+
+/* struct mbus_addr.type */
+#define MBUS_ADDR_NONE		0
+#define MBUS_ADDR_PRIMARY	1
+#define MBUS_ADDR_SECONDARY	2
+
+/**
+ * struct mbus_addr - the slave an open file talks to
+ * @type: %MBUS_ADDR_NONE, %MBUS_ADDR_PRIMARY or %MBUS_ADDR_SECONDARY.
+ * @primary: primary address 0..250, 254 or 255 (type PRIMARY).
+ * @reserved: must be zero.
+ * @secondary: secondary address in wire order (type SECONDARY): the
+ *	identification number as 4 BCD bytes LSB first (nibble 0xf is a
+ *	wildcard), the manufacturer code little-endian (0xffff: any),
+ *	version (0xff: any) and medium (0xff: any).
+ */
+struct mbus_addr {
+	__u8 type;
+	__u8 primary;
+	__u8 reserved[6];
+	__u8 secondary[8];
+};
+
+/* struct mbus_xfer.flags */
+#define MBUS_XFER_ADDRESSED	0x00000001	/* address to the bound slave */
+#define MBUS_XFER_FCB		0x00000002	/* manage FCB/FCV for that slave */
+#define MBUS_XFER_NO_REPLY	0x00000004	/* return once sent */
+#define MBUS_XFER_FLAGS_ALL	(MBUS_XFER_ADDRESSED | MBUS_XFER_FCB | \
+				 MBUS_XFER_NO_REPLY)
+
+/* struct mbus_xfer.status */
+#define MBUS_STATUS_NONE	0	/* sent, no reply expected */
+#define MBUS_STATUS_FRAME	1	/* a valid short, control or long frame */
+#define MBUS_STATUS_ACK		2	/* the single character E5 */
+#define MBUS_STATUS_TIMEOUT	3	/* silence for every attempt */
+#define MBUS_STATUS_GARBLED	4	/* bytes but no valid frame */
+#define MBUS_STATUS_BREAK	5	/* break or short circuit on the line */
+
+/**
+ * struct mbus_xfer - one request/response exchange
+ * @tx_buf: user pointer to the request frame.
+ * @rx_buf: user pointer to the reply buffer (MBUS_FRAME_MAX is enough).
+ * @tx_len: length of the request, 1..%MBUS_FRAME_MAX.
+ * @rx_len: in: size of @rx_buf; out: bytes stored (the frame, or the raw
+ *	bytes of a garbled window).
+ * @flags: %MBUS_XFER_ADDRESSED, %MBUS_XFER_FCB, %MBUS_XFER_NO_REPLY.
+ * @status: out: one of the MBUS_STATUS_ values.
+ * @attempts: out: how many times the request was sent.
+ * @reserved: must be zero.
+ */
+struct mbus_xfer {
+	__u64 tx_buf;
+	__u64 rx_buf;
+	__u32 tx_len;
+	__u32 rx_len;
+	__u32 flags;
+	__u32 status;
+	__u32 attempts;
+	__u32 reserved[3];
+};
+
+/**
+ * struct mbus_stats - port counters since attach
+ * @tx_frames: frames sent.
+ * @rx_frames: valid frames received (short, control, long).
+ * @rx_acks: single-character acknowledgements received.
+ * @timeouts: response windows that stayed silent.
+ * @retries: requests repeated.
+ * @checksum_errors: frames dropped for a wrong checksum.
+ * @length_errors: frames dropped for unequal or short L fields or a
+ *	missing stop byte.
+ * @parity_errors: bytes received with a parity error.
+ * @framing_errors: bytes received with a framing error.
+ * @overruns: receive overruns reported by the UART.
+ * @breaks: breaks received.
+ * @garbled: response windows with bytes but no valid frame.
+ * @echo_dropped: echoed bytes removed by echo cancellation.
+ * @noise_bytes: bytes that belonged to no frame.
+ * @tx_bytes: bytes sent, including wake-up preambles.
+ * @rx_bytes: bytes received.
+ * @char_timeouts: partial frames dropped after an inter-character timeout.
+ * @reserved: zero; room for counters to come.
+ */
+struct mbus_stats {
+	__u64 tx_frames;
+	__u64 rx_frames;
+	__u64 rx_acks;
+	__u64 timeouts;
+	__u64 retries;
+	__u64 checksum_errors;
+	__u64 length_errors;
+	__u64 parity_errors;
+	__u64 framing_errors;
+	__u64 overruns;
+	__u64 breaks;
+	__u64 garbled;
+	__u64 echo_dropped;
+	__u64 noise_bytes;
+	__u64 tx_bytes;
+	__u64 rx_bytes;
+	__u64 char_timeouts;
+	__u64 reserved[7];
+};
+
+/* 0xba: unused in Documentation/userspace-api/ioctl/ioctl-number.rst */
+#define MBUS_IOC_MAGIC		0xba
+
+/* On the tty N_MBUS is attached to: the N of /dev/mbusN. */
+#define MBUS_IOC_GET_INDEX	_IOR(MBUS_IOC_MAGIC, 0x00, __u32)
+
+/* On /dev/mbusN. */
+#define MBUS_IOC_GET_BAUD	_IOR(MBUS_IOC_MAGIC, 0x01, __u32)
+#define MBUS_IOC_SET_BAUD	_IOW(MBUS_IOC_MAGIC, 0x02, __u32)
+#define MBUS_IOC_GET_PARAMS	_IOR(MBUS_IOC_MAGIC, 0x03, struct mbus_params)
+#define MBUS_IOC_SET_PARAMS	_IOW(MBUS_IOC_MAGIC, 0x04, struct mbus_params)
+#define MBUS_IOC_GET_ADDR	_IOR(MBUS_IOC_MAGIC, 0x05, struct mbus_addr)
+#define MBUS_IOC_SET_ADDR	_IOW(MBUS_IOC_MAGIC, 0x06, struct mbus_addr)
+#define MBUS_IOC_XFER		_IOWR(MBUS_IOC_MAGIC, 0x07, struct mbus_xfer)
+#define MBUS_IOC_GET_STATS	_IOR(MBUS_IOC_MAGIC, 0x08, struct mbus_stats)
+#define MBUS_IOC_SEND_BREAK	_IOW(MBUS_IOC_MAGIC, 0x09, __u32)
+
+#endif /* _UAPI_LINUX_MBUS_H */
