@@ -42,6 +42,9 @@ $(O)/%.o: %.c
 
 all: module lib tools
 
+# Keep objects that only serve as steps to a program.
+.SECONDARY:
+
 include lib/lib.mk
 include tools/tools.mk
 include tests/tests.mk
