@@ -7,6 +7,8 @@
 
 #include <linux/device.h>
 #include <linux/kref.h>
+#include <linux/ktime.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/tty.h>
@@ -17,6 +19,63 @@
 
 #define MBUS_MINORS		256
 #define MBUS_DEFAULT_BAUD	2400
+#define MBUS_DEFAULT_RETRIES	2
+#define MBUS_RXQ_LEN		8	/* frames queued per open file */
+#define MBUS_BREAK_MS_MAX	10000
+
+/* A byte on the wire: start bit, 8 data bits, parity, stop bit. */
+#define MBUS_BITS_PER_CHAR	11
+
+/* Frames waiting for read() on one open file; under mbus_port.lock. */
+struct mbus_rxq {
+	unsigned int head;
+	unsigned int count;
+	u16 len[MBUS_RXQ_LEN];
+	u8 data[MBUS_RXQ_LEN][MBUS_FRAME_MAX];
+};
+
+/**
+ * struct mbus_file - one open file of /dev/mbusN
+ * @port: the port, referenced for as long as the file is open.
+ * @node: in &mbus_port.files, under &mbus_port.lock.
+ * @params: link-layer parameters of this file, under &mbus_port.lock.
+ * @addr: the slave this file is bound to, under &mbus_port.lock.
+ * @rxq: frames for read(), under &mbus_port.lock.
+ */
+struct mbus_file {
+	struct mbus_port *port;
+	struct list_head node;
+	struct mbus_params params;
+	struct mbus_addr addr;
+	struct mbus_rxq rxq;
+};
+
+/**
+ * struct mbus_window - the exchange in progress on the bus
+ * @open: bytes received now belong to the exchange.
+ * @status: MBUS_STATUS_* once decided, 0 while undecided.
+ * @seq: bumped on every change a waiter may care about.
+ * @len: length of the reply in @buf (FRAME, ACK).
+ * @buf: the reply.
+ * @raw_len: bytes received in the window, echo left out.
+ * @raw: those bytes, returned for a garbled window.
+ * @echo_pre: wake-up bytes (0x55) expected back from an echoing converter.
+ * @echo_len: wake-up bytes plus request bytes expected back; 0 = no echo
+ *	cancellation (or it gave up on a byte that did not match).
+ * @echo_pos: echo bytes seen so far.
+ */
+struct mbus_window {
+	bool open;
+	u8 status;
+	unsigned int seq;
+	u16 len;
+	u8 buf[MBUS_FRAME_MAX];
+	u16 raw_len;
+	u8 raw[MBUS_FRAME_MAX];
+	unsigned int echo_pre;
+	unsigned int echo_len;
+	unsigned int echo_pos;
+};
 
 /**
  * struct mbus_port - one tty with N_MBUS attached, seen as /dev/mbusN
@@ -34,27 +93,69 @@ struct mbus_port {
 	struct device *dev;
 	char tty_name[64];
 
-	/* lifetime */
-	spinlock_t lock;		/* protects @tty and @dead; taken in
-					 * receive_buf, so irqsave from
-					 * process context
-					 */
+	/*
+	 * Protects everything the receive path touches: @tty, @dead, @baud,
+	 * @parser, @last_rx, @win, @files and the files' queues, @stats.
+	 * Taken in receive_buf (process context, never sleeps); irqsave
+	 * because write_wakeup may run in interrupt context.
+	 */
+	spinlock_t lock;
 	struct tty_struct *tty;
 	bool dead;
-	wait_queue_head_t wait;		/* readers, transactions, close */
+	wait_queue_head_t wait;		/* readers and exchanges */
 
-	/* line */
+	/*
+	 * One user of the bus at a time: an exchange (write, XFER), a baud
+	 * change or a break. Held while sleeping for the reply. Close takes
+	 * it after setting @dead, to wait for the user in flight, so a holder
+	 * that saw !@dead may use @tty until it unlocks.
+	 */
+	struct mutex bus_lock;
+	u8 tx_buf[MBUS_FRAME_MAX];	/* the request, under @bus_lock */
+	u16 tx_len;
+	wait_queue_head_t tx_wait;	/* write_wakeup: room in the tty */
+
+	/* receive state, under @lock */
+	struct mbus_parser parser;
+	bool rx_more;			/* more bytes follow in this burst */
+	ktime_t last_rx;
+	struct list_head files;
+	struct mbus_window win;
+
+	/* line, under @lock (read locklessly with READ_ONCE) */
 	u32 baud;
 
-	/* statistics, updated under @lock */
+	/* statistics, under @lock */
 	struct mbus_stats stats;
 };
 
-/* Per open file of /dev/mbusN. */
-struct mbus_file {
-	struct mbus_port *port;
-	struct mbus_params params;
-	struct mbus_addr addr;
+/* An exchange's outcome. */
+struct mbus_result {
+	bool sent;		/* the request went out whole */
+	u8 status;
+	u16 len;
+	const u8 *data;		/* win.buf or win.raw, valid under bus_lock */
+	unsigned int attempts;
 };
+
+/* mbus_main.c */
+bool mbus_port_dead(struct mbus_port *port);
+void mbus_port_put(struct mbus_port *port);
+struct mbus_port *mbus_port_get(unsigned int minor);
+int mbus_line_set_baud(struct mbus_port *port, u32 baud);
+extern const struct file_operations mbus_fops;
+
+/* mbus_rx.c */
+void mbus_rx_flush(struct mbus_port *port);
+void mbus_rxq_put(struct mbus_rxq *q, const u8 *frame, unsigned int len);
+
+/* mbus_tx.c */
+u32 mbus_bit_ns(u32 baud);
+int mbus_exchange(struct mbus_port *port, const struct mbus_params *p,
+		  bool reply, struct mbus_result *res);
+int mbus_transact(struct mbus_port *port, const struct mbus_params *p,
+		  bool reply, struct mbus_result *res);
+int mbus_send_break(struct mbus_port *port, u32 ms);
+void mbus_default_params(struct mbus_params *p);
 
 #endif /* _MBUS_H */

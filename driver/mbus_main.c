@@ -59,7 +59,72 @@ static struct attribute *mbus_attrs[] = {
 	&dev_attr_baud.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(mbus);
+
+static const struct attribute_group mbus_group = {
+	.attrs = mbus_attrs,
+};
+
+/* statistics/<counter>: one read-only file per field of struct mbus_stats. */
+struct mbus_stat_attr {
+	struct device_attribute dattr;
+	size_t offset;
+};
+
+static ssize_t mbus_stat_show(struct device *dev, struct device_attribute *attr,
+			      char *buf)
+{
+	const struct mbus_stat_attr *sa =
+		container_of(attr, struct mbus_stat_attr, dattr);
+	struct mbus_port *port = dev_get_drvdata(dev);
+	unsigned long flags;
+	u64 v;
+
+	spin_lock_irqsave(&port->lock, flags);
+	v = *(u64 *)((u8 *)&port->stats + sa->offset);
+	spin_unlock_irqrestore(&port->lock, flags);
+	return sysfs_emit(buf, "%llu\n", v);
+}
+
+#define MBUS_STAT(field) {						\
+	.dattr.attr = { .name = #field, .mode = 0444 },			\
+	.dattr.show = mbus_stat_show,					\
+	.offset = offsetof(struct mbus_stats, field),			\
+}
+
+static struct mbus_stat_attr mbus_stat_attrs[] = {
+	MBUS_STAT(tx_frames),
+	MBUS_STAT(rx_frames),
+	MBUS_STAT(rx_acks),
+	MBUS_STAT(timeouts),
+	MBUS_STAT(retries),
+	MBUS_STAT(checksum_errors),
+	MBUS_STAT(length_errors),
+	MBUS_STAT(parity_errors),
+	MBUS_STAT(framing_errors),
+	MBUS_STAT(overruns),
+	MBUS_STAT(breaks),
+	MBUS_STAT(garbled),
+	MBUS_STAT(echo_dropped),
+	MBUS_STAT(noise_bytes),
+	MBUS_STAT(tx_bytes),
+	MBUS_STAT(rx_bytes),
+	MBUS_STAT(char_timeouts),
+	MBUS_STAT(rx_dropped),
+};
+
+/* Filled from mbus_stat_attrs at module init. */
+static struct attribute *mbus_stat_attr_list[ARRAY_SIZE(mbus_stat_attrs) + 1];
+
+static const struct attribute_group mbus_stat_group = {
+	.name = "statistics",
+	.attrs = mbus_stat_attr_list,
+};
+
+static const struct attribute_group *mbus_groups[] = {
+	&mbus_group,
+	&mbus_stat_group,
+	NULL,
+};
 
 static struct class mbus_class = {
 	.name = "mbus",
@@ -75,13 +140,13 @@ static void mbus_port_release(struct kref *kref)
 	kfree(port);
 }
 
-static void mbus_port_put(struct mbus_port *port)
+void mbus_port_put(struct mbus_port *port)
 {
 	kref_put(&port->kref, mbus_port_release);
 }
 
 /* Look a live port up by minor and take a reference on it. */
-static struct mbus_port *mbus_port_get(unsigned int minor)
+struct mbus_port *mbus_port_get(unsigned int minor)
 {
 	struct mbus_port *port;
 
@@ -93,7 +158,7 @@ static struct mbus_port *mbus_port_get(unsigned int minor)
 	return port;
 }
 
-static bool mbus_port_dead(struct mbus_port *port)
+bool mbus_port_dead(struct mbus_port *port)
 {
 	unsigned long flags;
 	bool dead;
@@ -129,6 +194,11 @@ static struct mbus_port *mbus_port_alloc(struct tty_struct *tty)
 	kref_init(&port->kref);
 	spin_lock_init(&port->lock);
 	init_waitqueue_head(&port->wait);
+	mutex_init(&port->bus_lock);
+	init_waitqueue_head(&port->tx_wait);
+	INIT_LIST_HEAD(&port->files);
+	mbus_parser_init(&port->parser);
+	port->last_rx = ktime_get();
 	port->tty = tty;
 	port->baud = MBUS_DEFAULT_BAUD;
 	strscpy(port->tty_name, tty_name(tty), sizeof(port->tty_name));
@@ -142,8 +212,24 @@ static void mbus_port_kill(struct mbus_port *port)
 
 	spin_lock_irqsave(&port->lock, flags);
 	port->dead = true;
+	port->win.seq++;
 	spin_unlock_irqrestore(&port->lock, flags);
 	wake_up_all(&port->wait);
+	wake_up_all(&port->tx_wait);
+}
+
+/**
+ * mbus_line_set_baud() - switch the line to another bus speed
+ * @port: the port; the caller holds @port->bus_lock and saw it alive
+ * @baud: one of the eight M-Bus rates
+ *
+ * Return: 0, or -EIO if the tty did not take the rate.
+ */
+int mbus_line_set_baud(struct mbus_port *port, u32 baud)
+{
+	lockdep_assert_held(&port->bus_lock);
+	mbus_setup_line(port->tty, baud);
+	return READ_ONCE(port->baud) == baud ? 0 : -EIO;
 }
 
 /* ---- line discipline ------------------------------------------------- */
@@ -183,7 +269,8 @@ static int mbus_ldisc_open(struct tty_struct *tty)
 
 	tty->disc_data = port;
 	tty->receive_room = 65536;
-	mbus_setup_line(tty, port->baud);
+	mbus_setup_line(tty, MBUS_DEFAULT_BAUD);
+	port->baud = tty_get_baud_rate(tty);
 
 	mutex_lock(&mbus_idr_lock);
 	idr_replace(&mbus_idr, port, index);
@@ -216,9 +303,12 @@ static void mbus_ldisc_close(struct tty_struct *tty)
 	mbus_port_kill(port);
 	device_destroy(&mbus_class, MKDEV(MAJOR(mbus_devt), port->index));
 
+	/* Wait for the bus user in flight; it sees @dead and leaves. */
+	mutex_lock(&port->bus_lock);
 	spin_lock_irqsave(&port->lock, flags);
 	port->tty = NULL;
 	spin_unlock_irqrestore(&port->lock, flags);
+	mutex_unlock(&port->bus_lock);
 
 	tty->disc_data = NULL;
 	mbus_port_put(port);
@@ -253,17 +343,29 @@ static int mbus_ldisc_ioctl(struct tty_struct *tty, unsigned int cmd,
 }
 
 /*
- * Called by the tty buffer work (process context, may not sleep long);
- * never concurrently with itself, open or close.
+ * The UART has room again. May be called in interrupt context: only wake
+ * the exchange that waits for room.
  */
-void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
-		  size_t count)
+static void mbus_ldisc_write_wakeup(struct tty_struct *tty)
+{
+	struct mbus_port *port = tty->disc_data;
+
+	clear_bit(TTY_DO_WRITE_WAKEUP, &tty->flags);
+	wake_up(&port->tx_wait);
+}
+
+/*
+ * The termios changed: ours (a baud change) or someone's stty. Called in
+ * process context with the termios lock held; keeps @baud true.
+ */
+static void mbus_ldisc_set_termios(struct tty_struct *tty,
+				   const struct ktermios *old)
 {
 	struct mbus_port *port = tty->disc_data;
 	unsigned long flags;
 
 	spin_lock_irqsave(&port->lock, flags);
-	port->stats.rx_bytes += count;
+	port->baud = tty_termios_baud_rate(&tty->termios);
 	spin_unlock_irqrestore(&port->lock, flags);
 }
 
@@ -274,70 +376,20 @@ static struct tty_ldisc_ops mbus_ldisc = {
 	.close = mbus_ldisc_close,
 	.hangup = mbus_ldisc_hangup,
 	.ioctl = mbus_ldisc_ioctl,
+	.set_termios = mbus_ldisc_set_termios,
 	.receive_buf = mbus_ldisc_receive_buf,
-};
-
-/* ---- /dev/mbusN ------------------------------------------------------ */
-
-static int mbus_open(struct inode *inode, struct file *file)
-{
-	struct mbus_port *port;
-	struct mbus_file *mf;
-
-	port = mbus_port_get(iminor(inode));
-	if (!port)
-		return -ENODEV;
-
-	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
-	if (!mf) {
-		mbus_port_put(port);
-		return -ENOMEM;
-	}
-	mf->port = port;
-	mf->params.retries = 2;
-	file->private_data = mf;
-	return stream_open(inode, file);
-}
-
-static int mbus_release(struct inode *inode, struct file *file)
-{
-	struct mbus_file *mf = file->private_data;
-
-	mbus_port_put(mf->port);
-	kfree(mf);
-	return 0;
-}
-
-static long mbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
-{
-	struct mbus_file *mf = file->private_data;
-	struct mbus_port *port = mf->port;
-	void __user *argp = (void __user *)arg;
-
-	if (mbus_port_dead(port))
-		return -ENODEV;
-
-	switch (cmd) {
-	case MBUS_IOC_GET_BAUD:
-		return put_user(READ_ONCE(port->baud), (u32 __user *)argp);
-	default:
-		return -ENOTTY;
-	}
-}
-
-static const struct file_operations mbus_fops = {
-	.owner = THIS_MODULE,
-	.open = mbus_open,
-	.release = mbus_release,
-	.unlocked_ioctl = mbus_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
+	.write_wakeup = mbus_ldisc_write_wakeup,
 };
 
 /* ---- module ---------------------------------------------------------- */
 
 static int __init mbus_init(void)
 {
+	unsigned int i;
 	int err;
+
+	for (i = 0; i < ARRAY_SIZE(mbus_stat_attrs); i++)
+		mbus_stat_attr_list[i] = &mbus_stat_attrs[i].dattr.attr;
 
 	err = alloc_chrdev_region(&mbus_devt, 0, MBUS_MINORS, "mbus");
 	if (err)

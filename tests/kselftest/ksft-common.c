@@ -158,3 +158,150 @@ int ksft_mbus_sysfs(int index, const char *attr, char *buf, int size)
 		buf[n - 1] = '\0';
 	return 0;
 }
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "mbus_frame.h"
+
+int ksft_short_frame(unsigned char *buf, unsigned char c, unsigned char a)
+{
+	buf[0] = 0x10;
+	buf[1] = c;
+	buf[2] = a;
+	buf[3] = (unsigned char)(c + a);
+	buf[4] = 0x16;
+	return 5;
+}
+
+int ksft_long_frame(unsigned char *buf, unsigned char c, unsigned char a,
+		    unsigned char ci, const unsigned char *data, int n)
+{
+	unsigned char cs = 0;
+	int i;
+
+	buf[0] = 0x68;
+	buf[1] = buf[2] = (unsigned char)(n + 3);
+	buf[3] = 0x68;
+	buf[4] = c;
+	buf[5] = a;
+	buf[6] = ci;
+	if (n)
+		memcpy(buf + 7, data, n);
+	for (i = 4; i < 7 + n; i++)
+		cs += buf[i];
+	buf[7 + n] = cs;
+	buf[8 + n] = 0x16;
+	return n + 9;
+}
+
+int ksft_write_all(int fd, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int ksft_read_frame(int fd, unsigned char *buf, int timeout_ms)
+{
+	struct mbus_parser parser;
+	struct mbus_rx_event ev;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	long long end = ksft_now_us() + (long long)timeout_ms * 1000;
+	unsigned char c;
+	int left, r;
+
+	mbus_parser_init(&parser);
+	for (;;) {
+		left = timeout_ms < 0 ? -1 :
+		       (int)((end - ksft_now_us()) / 1000);
+		if (timeout_ms >= 0 && left < 0)
+			return 0;
+		r = poll(&pfd, 1, left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return 0;
+		r = read(fd, &c, 1);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EPIPE;
+		mbus_parser_push(&parser, c, MBUS_RX_NORMAL);
+		while (mbus_parser_step(&parser, false, &ev) != MBUS_EV_NEED_MORE) {
+			if (ev.type == MBUS_EV_FRAME) {
+				memcpy(buf, ev.data, ev.len);
+				return ev.len;
+			}
+		}
+	}
+}
+
+pid_t ksft_slave_fork(int fd, ksft_slave_fn fn, void *arg)
+{
+	unsigned char req[MBUS_FRAME_MAX];
+	pid_t pid = fork();
+	int len;
+
+	if (pid)
+		return pid;
+	signal(SIGTERM, SIG_DFL);
+	for (;;) {
+		len = ksft_read_frame(fd, req, -1);
+		if (len < 0)
+			_exit(0);
+		fn(fd, req, len, arg);
+	}
+}
+
+void ksft_slave_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+int ksft_xfer(int fd, const void *req, int len, void *rx, int *rx_len,
+	      unsigned int flags, unsigned int *status, unsigned int *attempts)
+{
+	struct mbus_xfer x = {
+		.tx_buf = (unsigned long)req,
+		.rx_buf = (unsigned long)rx,
+		.tx_len = len,
+		.rx_len = rx_len ? *rx_len : 0,
+		.flags = flags,
+	};
+
+	if (ioctl(fd, MBUS_IOC_XFER, &x))
+		return -errno;
+	if (rx_len)
+		*rx_len = x.rx_len;
+	if (status)
+		*status = x.status;
+	if (attempts)
+		*attempts = x.attempts;
+	return 0;
+}
+
+long long ksft_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}

@@ -35,3 +35,38 @@ int ksft_mbus_open(int index, int flags);
 int ksft_mbus_sysfs(int index, const char *attr, char *buf, int size);
 
 #endif
+
+#include <sys/types.h>
+
+/* Build a short frame 10 C A CS 16 into @buf; returns 5. */
+int ksft_short_frame(unsigned char *buf, unsigned char c, unsigned char a);
+/* Build a long frame 68 L L 68 C A CI data CS 16; returns its length. */
+int ksft_long_frame(unsigned char *buf, unsigned char c, unsigned char a,
+		    unsigned char ci, const unsigned char *data, int n);
+
+/*
+ * Read one complete frame (E5, short, control or long) from @fd, skipping
+ * anything else, within @timeout_ms (-1: no limit). Returns its length,
+ * 0 on timeout, -errno on error or end of file.
+ */
+int ksft_read_frame(int fd, unsigned char *buf, int timeout_ms);
+
+/* Write all of @buf to @fd; returns 0 or -errno. */
+int ksft_write_all(int fd, const void *buf, size_t len);
+
+/*
+ * A scripted slave in a child process on the master side of the pty:
+ * for every request frame it calls @fn, which answers on @fd. The child
+ * ends when the line hangs up or it is stopped.
+ */
+typedef void (*ksft_slave_fn)(int fd, const unsigned char *req, int len,
+			      void *arg);
+pid_t ksft_slave_fork(int fd, ksft_slave_fn fn, void *arg);
+void ksft_slave_stop(pid_t pid);
+
+/* MBUS_IOC_XFER with the common arguments; returns 0 or -errno. */
+int ksft_xfer(int fd, const void *req, int len, void *rx, int *rx_len,
+	      unsigned int flags, unsigned int *status, unsigned int *attempts);
+
+/* Monotonic time in microseconds. */
+long long ksft_now_us(void);

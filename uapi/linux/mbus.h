@@ -151,6 +151,8 @@ struct mbus_xfer {
  * @tx_bytes: bytes sent, including wake-up preambles.
  * @rx_bytes: bytes received.
  * @char_timeouts: partial frames dropped after an inter-character timeout.
+ * @rx_dropped: frames an open file did not read in time (its queue was
+ *	full), counted once per file.
  * @reserved: zero; room for counters to come.
  */
 struct mbus_stats {
@@ -171,7 +173,8 @@ struct mbus_stats {
 	__u64 tx_bytes;
 	__u64 rx_bytes;
 	__u64 char_timeouts;
-	__u64 reserved[7];
+	__u64 rx_dropped;
+	__u64 reserved[6];
 };
 
 /* 0xba: unused in Documentation/userspace-api/ioctl/ioctl-number.rst */

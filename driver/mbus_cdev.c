@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * M-Bus master line discipline: /dev/mbusN
+ *
+ * write() sends one complete frame and returns once its response window
+ * has closed; the reply, if any, is queued for read() on the same file.
+ * read() returns one frame per call: replies to this file's write()s and
+ * every frame on the bus that no exchange waited for. MBUS_IOC_XFER is the
+ * atomic request/response exchange with retries. Every file has its own
+ * parameters (timing, retries, wake-up, echo cancellation).
+ */
+#include <linux/fs.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "mbus.h"
+
+static bool mbus_baud_valid(u32 baud)
+{
+	switch (baud) {
+	case 300: case 600: case 1200: case 2400:
+	case 4800: case 9600: case 19200: case 38400:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool mbus_zeroed(const void *p, size_t len)
+{
+	return !memchr_inv(p, 0, len);
+}
+
+static int mbus_open(struct inode *inode, struct file *file)
+{
+	struct mbus_port *port;
+	struct mbus_file *mf;
+	unsigned long flags;
+
+	port = mbus_port_get(iminor(inode));
+	if (!port)
+		return -ENODEV;
+
+	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
+	if (!mf) {
+		mbus_port_put(port);
+		return -ENOMEM;
+	}
+	mf->port = port;
+	mbus_default_params(&mf->params);
+
+	spin_lock_irqsave(&port->lock, flags);
+	list_add_tail(&mf->node, &port->files);
+	spin_unlock_irqrestore(&port->lock, flags);
+
+	file->private_data = mf;
+	return stream_open(inode, file);
+}
+
+static int mbus_release(struct inode *inode, struct file *file)
+{
+	struct mbus_file *mf = file->private_data;
+	struct mbus_port *port = mf->port;
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->lock, flags);
+	list_del(&mf->node);
+	spin_unlock_irqrestore(&port->lock, flags);
+
+	kfree(mf);
+	mbus_port_put(port);
+	return 0;
+}
+
+/* Take the bus: -EINTR on a signal, -ENODEV once the port is gone. */
+static int mbus_bus_lock(struct mbus_port *port)
+{
+	if (mutex_lock_interruptible(&port->bus_lock))
+		return -EINTR;
+	if (mbus_port_dead(port)) {
+		mutex_unlock(&port->bus_lock);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static void mbus_file_params(struct mbus_file *mf, struct mbus_params *p)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&mf->port->lock, flags);
+	*p = mf->params;
+	spin_unlock_irqrestore(&mf->port->lock, flags);
+}
+
+/* Copy a request from user space into port->tx_buf and validate it. */
+static int mbus_load_request(struct mbus_port *port, const u8 __user *buf,
+			     size_t len)
+{
+	lockdep_assert_held(&port->bus_lock);
+	if (!len || len > MBUS_FRAME_MAX)
+		return -EINVAL;
+	if (copy_from_user(port->tx_buf, buf, len))
+		return -EFAULT;
+	if (mbus_frame_check(port->tx_buf, len, NULL) != MBUS_EV_FRAME)
+		return -EINVAL;
+	port->tx_len = len;
+	return 0;
+}
+
+static ssize_t mbus_write(struct file *file, const char __user *buf,
+			  size_t count, loff_t *ppos)
+{
+	struct mbus_file *mf = file->private_data;
+	struct mbus_port *port = mf->port;
+	struct mbus_result res = {};
+	struct mbus_params p;
+	unsigned long flags;
+	int err;
+
+	if (!count || count > MBUS_FRAME_MAX)
+		return -EINVAL;
+	mbus_file_params(mf, &p);
+	err = mbus_bus_lock(port);
+	if (err)
+		return err;
+	err = mbus_load_request(port, (const u8 __user *)buf, count);
+	if (!err)
+		err = mbus_exchange(port, &p, true, &res);
+	if (!err && (res.status == MBUS_STATUS_FRAME ||
+		     res.status == MBUS_STATUS_ACK)) {
+		spin_lock_irqsave(&port->lock, flags);
+		mbus_rxq_put(&mf->rxq, res.data, res.len);
+		spin_unlock_irqrestore(&port->lock, flags);
+		wake_up_interruptible(&port->wait);
+	}
+	mutex_unlock(&port->bus_lock);
+	/* A signal in the window: the request went out whole all the same. */
+	if (err == -EINTR && res.sent)
+		return count;
+	return err ? err : count;
+}
+
+/* Pop the oldest queued frame into @buf; -EAGAIN if none. */
+static int mbus_rxq_get(struct mbus_file *mf, u8 *buf, size_t size)
+{
+	struct mbus_port *port = mf->port;
+	struct mbus_rxq *q = &mf->rxq;
+	unsigned long flags;
+	int len;
+
+	spin_lock_irqsave(&port->lock, flags);
+	if (!q->count) {
+		len = port->dead ? -ENODEV : -EAGAIN;
+	} else if (q->len[q->head] > size) {
+		len = -EMSGSIZE;
+	} else {
+		len = q->len[q->head];
+		memcpy(buf, q->data[q->head], len);
+		q->head = (q->head + 1) % MBUS_RXQ_LEN;
+		q->count--;
+	}
+	spin_unlock_irqrestore(&port->lock, flags);
+	return len;
+}
+
+static bool mbus_readable(struct mbus_file *mf)
+{
+	return READ_ONCE(mf->rxq.count) || READ_ONCE(mf->port->dead);
+}
+
+static ssize_t mbus_read(struct file *file, char __user *buf, size_t count,
+			 loff_t *ppos)
+{
+	struct mbus_file *mf = file->private_data;
+	u8 frame[MBUS_FRAME_MAX];
+	int len;
+
+	for (;;) {
+		len = mbus_rxq_get(mf, frame, min_t(size_t, count, sizeof(frame)));
+		if (len != -EAGAIN || (file->f_flags & O_NONBLOCK))
+			break;
+		if (wait_event_interruptible(mf->port->wait, mbus_readable(mf)))
+			return -ERESTARTSYS;
+	}
+	if (len < 0)
+		return len;
+	if (copy_to_user(buf, frame, len))
+		return -EFAULT;
+	return len;
+}
+
+static __poll_t mbus_poll(struct file *file, poll_table *wait)
+{
+	struct mbus_file *mf = file->private_data;
+	__poll_t mask = 0;
+
+	poll_wait(file, &mf->port->wait, wait);
+	if (READ_ONCE(mf->rxq.count))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (READ_ONCE(mf->port->dead))
+		mask |= EPOLLHUP | EPOLLERR;
+	else
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
+}
+
+static int mbus_ioc_set_params(struct mbus_file *mf, void __user *argp)
+{
+	struct mbus_params p;
+	unsigned long flags;
+
+	if (copy_from_user(&p, argp, sizeof(p)))
+		return -EFAULT;
+	if (p.reserved0 || !mbus_zeroed(p.reserved, sizeof(p.reserved)) ||
+	    p.flags & ~MBUS_PARAM_FLAGS_ALL ||
+	    p.retries > MBUS_RETRIES_MAX ||
+	    p.wakeup_bytes > MBUS_WAKEUP_BYTES_MAX ||
+	    p.response_timeout_us > MBUS_TIMEOUT_US_MAX ||
+	    p.char_timeout_us > MBUS_TIMEOUT_US_MAX ||
+	    p.wakeup_delay_us > MBUS_TIMEOUT_US_MAX)
+		return -EINVAL;
+	spin_lock_irqsave(&mf->port->lock, flags);
+	mf->params = p;
+	spin_unlock_irqrestore(&mf->port->lock, flags);
+	return 0;
+}
+
+static int mbus_ioc_set_baud(struct mbus_port *port, u32 __user *argp)
+{
+	u32 baud;
+	int err;
+
+	if (get_user(baud, argp))
+		return -EFAULT;
+	if (!mbus_baud_valid(baud))
+		return -EINVAL;
+	err = mbus_bus_lock(port);
+	if (err)
+		return err;
+	err = mbus_line_set_baud(port, baud);
+	mutex_unlock(&port->bus_lock);
+	return err;
+}
+
+static int mbus_ioc_send_break(struct mbus_port *port, u32 __user *argp)
+{
+	u32 ms;
+	int err;
+
+	if (get_user(ms, argp))
+		return -EFAULT;
+	if (!ms || ms > MBUS_BREAK_MS_MAX)
+		return -EINVAL;
+	err = mbus_bus_lock(port);
+	if (err)
+		return err;
+	err = mbus_send_break(port, ms);
+	mutex_unlock(&port->bus_lock);
+	return err;
+}
+
+static int mbus_ioc_get_stats(struct mbus_port *port, void __user *argp)
+{
+	struct mbus_stats st;
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->lock, flags);
+	st = port->stats;
+	spin_unlock_irqrestore(&port->lock, flags);
+	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+/* Copy the outcome of an exchange back; the reply must fit. */
+static int mbus_xfer_result(struct mbus_xfer *x, const struct mbus_result *res)
+{
+	x->status = res->status;
+	x->attempts = res->attempts;
+	if (res->len > x->rx_len) {
+		x->rx_len = res->len;
+		return -EMSGSIZE;
+	}
+	x->rx_len = res->len;
+	if (res->len && copy_to_user(u64_to_user_ptr(x->rx_buf), res->data,
+				     res->len))
+		return -EFAULT;
+	return 0;
+}
+
+static int mbus_ioc_xfer(struct mbus_file *mf, void __user *argp)
+{
+	struct mbus_port *port = mf->port;
+	struct mbus_result res = {};
+	struct mbus_params p;
+	struct mbus_xfer x;
+	bool reply;
+	int err;
+
+	if (copy_from_user(&x, argp, sizeof(x)))
+		return -EFAULT;
+	if (x.flags & ~MBUS_XFER_FLAGS_ALL ||
+	    !mbus_zeroed(x.reserved, sizeof(x.reserved)))
+		return -EINVAL;
+	/* Addressing and FCB management come with the addressing issue. */
+	if (x.flags & (MBUS_XFER_ADDRESSED | MBUS_XFER_FCB))
+		return -EOPNOTSUPP;
+	if (!x.tx_len || x.tx_len > MBUS_FRAME_MAX)
+		return -EINVAL;
+	reply = !(x.flags & MBUS_XFER_NO_REPLY);
+	if (reply && !x.rx_len)
+		return -EINVAL;
+
+	mbus_file_params(mf, &p);
+	err = mbus_bus_lock(port);
+	if (err)
+		return err;
+	err = mbus_load_request(port, u64_to_user_ptr(x.tx_buf), x.tx_len);
+	if (!err)
+		err = mbus_transact(port, &p, reply, &res);
+	if (!err)
+		err = mbus_xfer_result(&x, &res);
+	mutex_unlock(&port->bus_lock);
+	if (err && err != -EMSGSIZE)
+		return err;
+	if (copy_to_user(argp, &x, sizeof(x)))
+		return -EFAULT;
+	return err;
+}
+
+static long mbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mbus_file *mf = file->private_data;
+	struct mbus_port *port = mf->port;
+	void __user *argp = (void __user *)arg;
+	struct mbus_params p;
+
+	if (mbus_port_dead(port))
+		return -ENODEV;
+
+	switch (cmd) {
+	case MBUS_IOC_GET_BAUD:
+		return put_user(READ_ONCE(port->baud), (u32 __user *)argp);
+	case MBUS_IOC_SET_BAUD:
+		return mbus_ioc_set_baud(port, argp);
+	case MBUS_IOC_GET_PARAMS:
+		mbus_file_params(mf, &p);
+		return copy_to_user(argp, &p, sizeof(p)) ? -EFAULT : 0;
+	case MBUS_IOC_SET_PARAMS:
+		return mbus_ioc_set_params(mf, argp);
+	case MBUS_IOC_GET_STATS:
+		return mbus_ioc_get_stats(port, argp);
+	case MBUS_IOC_SEND_BREAK:
+		return mbus_ioc_send_break(port, argp);
+	case MBUS_IOC_XFER:
+		return mbus_ioc_xfer(mf, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+const struct file_operations mbus_fops = {
+	.owner = THIS_MODULE,
+	.open = mbus_open,
+	.release = mbus_release,
+	.read = mbus_read,
+	.write = mbus_write,
+	.poll = mbus_poll,
+	.unlocked_ioctl = mbus_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * M-Bus master line discipline: the receive path
+ *
+ * Bytes from the tty go through echo cancellation into the frame
+ * delimiter (mbus_frame.c). A frame received while an exchange waits for
+ * its reply ends that exchange's window; any other frame is queued for
+ * read() on every open file. Nothing here sleeps or allocates.
+ */
+#include <linux/string.h>
+#include <linux/tty.h>
+
+#include "compat.h"
+#include "mbus.h"
+
+/* Frames on the bus that no exchange waited for go to every open file. */
+void mbus_rxq_put(struct mbus_rxq *q, const u8 *frame, unsigned int len)
+{
+	unsigned int slot;
+
+	if (q->count == MBUS_RXQ_LEN) {
+		/* Full: the oldest frame makes room. */
+		q->head = (q->head + 1) % MBUS_RXQ_LEN;
+		q->count--;
+	}
+	slot = (q->head + q->count) % MBUS_RXQ_LEN;
+	memcpy(q->data[slot], frame, len);
+	q->len[slot] = len;
+	q->count++;
+}
+
+static void mbus_rx_broadcast(struct mbus_port *port, const u8 *frame,
+			      unsigned int len)
+{
+	struct mbus_file *mf;
+
+	lockdep_assert_held(&port->lock);
+	list_for_each_entry(mf, &port->files, node) {
+		if (mf->rxq.count == MBUS_RXQ_LEN)
+			port->stats.rx_dropped++;
+		mbus_rxq_put(&mf->rxq, frame, len);
+	}
+}
+
+/* A frame identical to the request just sent can only be its echo. */
+static bool mbus_rx_is_replica(struct mbus_port *port, const u8 *frame,
+			       unsigned int len)
+{
+	return len == port->tx_len && !memcmp(frame, port->tx_buf, len);
+}
+
+static void mbus_rx_frame(struct mbus_port *port, const struct mbus_rx_event *ev)
+{
+	struct mbus_window *w = &port->win;
+	bool waited = w->open && !w->status;
+
+	lockdep_assert_held(&port->lock);
+	/*
+	 * A lone E5 is one byte that line noise makes every 256th time: it
+	 * counts as an acknowledgment only as the last byte of a burst in a
+	 * window that waits for a reply, never when more bytes follow it at
+	 * once (a collision) and never outside an exchange.
+	 */
+	if (ev->frame_type == MBUS_FRAME_TYPE_ACK &&
+	    (!waited || port->rx_more)) {
+		port->stats.noise_bytes++;
+		return;
+	}
+	if (waited && mbus_rx_is_replica(port, ev->data, ev->len)) {
+		/* The converter echoed the request: not an answer. */
+		port->stats.echo_dropped += ev->len;
+		w->raw_len -= min_t(u16, w->raw_len, ev->len);
+		return;
+	}
+	if (ev->frame_type == MBUS_FRAME_TYPE_ACK)
+		port->stats.rx_acks++;
+	else
+		port->stats.rx_frames++;
+
+	if (!waited) {
+		mbus_rx_broadcast(port, ev->data, ev->len);
+		return;
+	}
+	memcpy(w->buf, ev->data, ev->len);
+	w->len = ev->len;
+	w->status = ev->frame_type == MBUS_FRAME_TYPE_ACK ? MBUS_STATUS_ACK :
+							    MBUS_STATUS_FRAME;
+	w->seq++;
+}
+
+static void mbus_rx_event(struct mbus_port *port, const struct mbus_rx_event *ev)
+{
+	struct mbus_stats *st = &port->stats;
+
+	switch (ev->type) {
+	case MBUS_EV_FRAME:
+		mbus_rx_frame(port, ev);
+		break;
+	case MBUS_EV_NOISE:
+	case MBUS_EV_TAINTED:
+		st->noise_bytes += ev->len;
+		break;
+	case MBUS_EV_BAD_CHECKSUM:
+		st->checksum_errors++;
+		st->noise_bytes += ev->len;
+		break;
+	case MBUS_EV_BAD_LENGTH:
+	case MBUS_EV_BAD_STOP:
+		st->length_errors++;
+		st->noise_bytes += ev->len;
+		break;
+	case MBUS_EV_STALLED:
+		st->noise_bytes += ev->len;
+		break;
+	case MBUS_EV_BREAK:
+		st->breaks++;
+		if (port->win.open && !port->win.status) {
+			port->win.status = MBUS_STATUS_BREAK;
+			port->win.seq++;
+		}
+		break;
+	case MBUS_EV_NEED_MORE:
+		break;
+	}
+}
+
+static void mbus_rx_steps(struct mbus_port *port, bool flush)
+{
+	struct mbus_rx_event ev;
+
+	while (mbus_parser_step(&port->parser, flush, &ev) != MBUS_EV_NEED_MORE)
+		mbus_rx_event(port, &ev);
+}
+
+/*
+ * The line went quiet: drop a partial frame (looking behind its start
+ * byte for a complete one first).
+ */
+void mbus_rx_flush(struct mbus_port *port)
+{
+	lockdep_assert_held(&port->lock);
+	if (!mbus_parser_pending(&port->parser))
+		return;
+	port->stats.char_timeouts++;
+	mbus_rx_steps(port, true);
+}
+
+/* Map a TTY_* flag to the delimiter's and count line errors. */
+static u8 mbus_rx_flag(struct mbus_port *port, u8 tflag)
+{
+	switch (tflag) {
+	case TTY_NORMAL:
+		return MBUS_RX_NORMAL;
+	case TTY_PARITY:
+		port->stats.parity_errors++;
+		return MBUS_RX_PARITY;
+	case TTY_FRAME:
+		port->stats.framing_errors++;
+		return MBUS_RX_FRAMING;
+	case TTY_OVERRUN:
+		port->stats.overruns++;
+		return MBUS_RX_OVERRUN;
+	case TTY_BREAK:
+		return MBUS_RX_BREAK;
+	default:
+		return MBUS_RX_FRAMING;
+	}
+}
+
+/* Drop @c if it is the next byte an echoing converter sends back. */
+static bool mbus_rx_echo(struct mbus_port *port, u8 c)
+{
+	struct mbus_window *w = &port->win;
+	u8 want;
+
+	if (w->echo_pos >= w->echo_len)
+		return false;
+	if (w->echo_pos < w->echo_pre)
+		want = 0x55;
+	else
+		want = port->tx_buf[w->echo_pos - w->echo_pre];
+	if (c != want) {
+		/* Not an echo after all: stop cancelling. */
+		w->echo_len = 0;
+		return false;
+	}
+	w->echo_pos++;
+	port->stats.echo_dropped++;
+	return true;
+}
+
+static void mbus_rx_byte(struct mbus_port *port, u8 c, u8 tflag)
+{
+	struct mbus_window *w = &port->win;
+	u8 flag = mbus_rx_flag(port, tflag);
+
+	if (flag == MBUS_RX_NORMAL && mbus_rx_echo(port, c))
+		return;
+	if (w->open && !w->status && w->raw_len < MBUS_FRAME_MAX)
+		w->raw[w->raw_len++] = c;
+	/* The delimiter takes a byte whenever it was stepped to the end. */
+	mbus_parser_push(&port->parser, c, flag);
+	mbus_rx_steps(port, false);
+}
+
+/*
+ * receive_buf: called from the tty buffer work (process context) with
+ * the ldisc referenced; never concurrently with itself, open or close.
+ * Must not sleep: it only takes the port's spinlock.
+ */
+void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
+		  size_t count)
+{
+	struct mbus_port *port = tty->disc_data;
+	unsigned long flags;
+	ktime_t now = ktime_get();
+	u32 char_ns;
+	size_t i;
+
+	spin_lock_irqsave(&port->lock, flags);
+	/*
+	 * Outside an exchange nobody watches the inter-character timeout:
+	 * apply it when the next bytes come, so a stalled partial frame
+	 * cannot swallow them.
+	 */
+	char_ns = 3 * MBUS_BITS_PER_CHAR * mbus_bit_ns(port->baud);
+	if (!port->win.open &&
+	    ktime_to_ns(ktime_sub(now, port->last_rx)) > char_ns + 50 * NSEC_PER_MSEC)
+		mbus_rx_flush(port);
+
+	port->stats.rx_bytes += count;
+	for (i = 0; i < count; i++) {
+		port->rx_more = i + 1 < count;
+		mbus_rx_byte(port, cp[i], fp ? fp[i] : TTY_NORMAL);
+	}
+	port->last_rx = now;
+	if (port->win.open)
+		port->win.seq++;
+	spin_unlock_irqrestore(&port->lock, flags);
+
+	wake_up_interruptible(&port->wait);
+}

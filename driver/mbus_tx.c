@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * M-Bus master line discipline: exchanges on the bus (EN 13757-2 timing)
+ *
+ * An exchange sends the optional wake-up preamble and the request held in
+ * port->tx_buf, waits until the UART has sent the last stop bit and then
+ * watches the response window: 330 bit times + 50 ms for the reply to
+ * start, then the inter-character timeout once bytes come. The caller
+ * holds port->bus_lock for the whole exchange.
+ */
+#include <linux/hrtimer.h>
+#include <linux/sched/signal.h>
+#include <linux/string.h>
+#include <linux/tty.h>
+
+#include "compat.h"
+#include "mbus.h"
+
+/* Silence after the request before a repeat: at least 33 bit times. */
+#define MBUS_RETRY_PAUSE_BITS	33
+
+/* Longest the line takes to say nothing: EN 13757-2's response bound. */
+#define MBUS_RESPONSE_BITS	330
+#define MBUS_RESPONSE_EXTRA_US	50000
+
+/*
+ * Inter-character timeout: three character times plus 50 ms, so that
+ * USB-serial converters delivering bytes in 16 ms bursts never split a
+ * frame.
+ */
+#define MBUS_CHAR_TIMEOUT_CHARS	3
+#define MBUS_CHAR_TIMEOUT_EXTRA_US 50000
+
+u32 mbus_bit_ns(u32 baud)
+{
+	return NSEC_PER_SEC / (baud ? baud : MBUS_DEFAULT_BAUD);
+}
+
+void mbus_default_params(struct mbus_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->retries = MBUS_DEFAULT_RETRIES;
+}
+
+static u64 mbus_response_ns(const struct mbus_params *p, u32 baud)
+{
+	if (p->response_timeout_us)
+		return (u64)p->response_timeout_us * NSEC_PER_USEC;
+	return (u64)MBUS_RESPONSE_BITS * mbus_bit_ns(baud) +
+	       MBUS_RESPONSE_EXTRA_US * NSEC_PER_USEC;
+}
+
+static u64 mbus_char_timeout_ns(const struct mbus_params *p, u32 baud)
+{
+	if (p->char_timeout_us)
+		return (u64)p->char_timeout_us * NSEC_PER_USEC;
+	return (u64)MBUS_CHAR_TIMEOUT_CHARS * MBUS_BITS_PER_CHAR *
+	       mbus_bit_ns(baud) + MBUS_CHAR_TIMEOUT_EXTRA_US * NSEC_PER_USEC;
+}
+
+/* Sleep @ns, interruptibly: -EINTR if a signal came. */
+static int mbus_sleep_ns(u64 ns)
+{
+	ktime_t t = ns_to_ktime(ns);
+
+	set_current_state(TASK_INTERRUPTIBLE);
+	schedule_hrtimeout(&t, HRTIMER_MODE_REL);
+	return signal_pending(current) ? -EINTR : 0;
+}
+
+/* Queue @len bytes for the UART, waiting for room as needed. */
+static int mbus_tx_write(struct mbus_port *port, const u8 *buf, size_t len)
+{
+	struct tty_struct *tty = port->tty;
+	unsigned long flags;
+	long left;
+	int n;
+
+	while (len) {
+		set_bit(TTY_DO_WRITE_WAKEUP, &tty->flags);
+		n = tty->ops->write(tty, buf, len);
+		if (n < 0)
+			return n;
+		spin_lock_irqsave(&port->lock, flags);
+		port->stats.tx_bytes += n;
+		spin_unlock_irqrestore(&port->lock, flags);
+		buf += n;
+		len -= n;
+		if (!len)
+			break;
+		left = wait_event_timeout(port->tx_wait,
+					  tty_write_room(tty) > 0 ||
+					  mbus_port_dead(port), HZ);
+		if (mbus_port_dead(port))
+			return -ENODEV;
+		if (!left)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* Wait until the UART has sent everything, last stop bit included. */
+static void mbus_tx_drain(struct mbus_port *port, size_t bytes)
+{
+	u64 ns = (u64)bytes * MBUS_BITS_PER_CHAR * mbus_bit_ns(port->baud);
+
+	tty_wait_until_sent(port->tty, nsecs_to_jiffies(2 * ns) + HZ / 5);
+}
+
+static int mbus_tx_wakeup(struct mbus_port *port, const struct mbus_params *p)
+{
+	static const u8 chunk[64] = {
+		[0 ... 63] = 0x55,
+	};
+	unsigned int left = p->wakeup_bytes, n;
+	int err;
+
+	while (left) {
+		n = min_t(unsigned int, left, sizeof(chunk));
+		err = mbus_tx_write(port, chunk, n);
+		if (err)
+			return err;
+		left -= n;
+	}
+	mbus_tx_drain(port, p->wakeup_bytes);
+	if (!p->wakeup_delay_us)
+		return 0;
+	return mbus_sleep_ns((u64)p->wakeup_delay_us * NSEC_PER_USEC);
+}
+
+/* Open the window before sending: a fast slave (or a pty) may beat us. */
+static void mbus_win_begin(struct mbus_port *port, const struct mbus_params *p)
+{
+	struct mbus_window *w = &port->win;
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->lock, flags);
+	/* Whatever was half received before belongs to nobody now. */
+	mbus_rx_flush(port);
+	w->status = 0;
+	w->len = 0;
+	w->raw_len = 0;
+	w->echo_pos = 0;
+	w->echo_pre = 0;
+	w->echo_len = 0;
+	if (p->flags & MBUS_PARAM_ECHO_CANCEL) {
+		w->echo_pre = p->wakeup_bytes;
+		w->echo_len = p->wakeup_bytes + port->tx_len;
+	}
+	w->open = true;
+	w->seq++;
+	spin_unlock_irqrestore(&port->lock, flags);
+}
+
+/* Close the window and decide what the bus said (if @reply was awaited). */
+static void mbus_win_end(struct mbus_port *port, bool reply,
+			 struct mbus_result *res)
+{
+	struct mbus_window *w = &port->win;
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->lock, flags);
+	if (reply && !w->status) {
+		/* A frame may hide behind a stalled candidate. */
+		mbus_rx_flush(port);
+	}
+	if (!reply) {
+		w->status = MBUS_STATUS_NONE;
+	} else if (!w->status && w->raw_len) {
+		w->status = MBUS_STATUS_GARBLED;
+		port->stats.garbled++;
+	} else if (!w->status) {
+		w->status = MBUS_STATUS_TIMEOUT;
+		port->stats.timeouts++;
+	}
+	w->open = false;
+	w->echo_len = 0;
+	res->status = w->status;
+	if (w->status == MBUS_STATUS_FRAME || w->status == MBUS_STATUS_ACK) {
+		res->data = w->buf;
+		res->len = w->len;
+	} else {
+		res->data = w->raw;
+		res->len = w->status == MBUS_STATUS_NONE ? 0 : w->raw_len;
+	}
+	spin_unlock_irqrestore(&port->lock, flags);
+}
+
+static bool mbus_win_changed(struct mbus_port *port, unsigned int seq)
+{
+	return READ_ONCE(port->win.seq) != seq || READ_ONCE(port->dead);
+}
+
+/*
+ * Watch the response window until a reply is complete, the line stays
+ * silent past @deadline, or bytes stop coming for the inter-character
+ * timeout. Returns -EINTR on a signal, -ENODEV if the port died.
+ */
+static int mbus_win_wait(struct mbus_port *port, const struct mbus_params *p,
+			 ktime_t deadline)
+{
+	u64 char_ns = mbus_char_timeout_ns(p, port->baud);
+	ktime_t limit, end, now;
+	unsigned long flags;
+	unsigned int seq;
+	bool got, done;
+	int ret;
+
+	/* Noise that never stops cannot hold the bus for ever. */
+	limit = ktime_add_ns(deadline, (u64)MBUS_FRAME_MAX *
+			     MBUS_BITS_PER_CHAR * mbus_bit_ns(port->baud) +
+			     char_ns);
+	for (;;) {
+		spin_lock_irqsave(&port->lock, flags);
+		done = port->win.status || port->dead;
+		seq = port->win.seq;
+		got = port->win.raw_len || mbus_parser_pending(&port->parser);
+		end = got ? ktime_add_ns(port->last_rx, char_ns) : deadline;
+		spin_unlock_irqrestore(&port->lock, flags);
+
+		if (done)
+			break;
+		if (ktime_after(end, limit))
+			end = limit;
+		now = ktime_get();
+		if (!ktime_before(now, end))
+			break;
+		end = ktime_sub(end, now);
+		ret = wait_event_interruptible_hrtimeout(port->wait,
+							 mbus_win_changed(port, seq),
+							 end);
+		if (ret == -ERESTARTSYS)
+			return -EINTR;
+	}
+	return mbus_port_dead(port) ? -ENODEV : 0;
+}
+
+/**
+ * mbus_exchange() - send port->tx_buf once and watch for the reply
+ * @port: the port; the caller holds @port->bus_lock and saw it alive
+ * @p: the parameters of the file the exchange is for
+ * @reply: whether a reply is expected (false: return once sent)
+ * @res: the outcome; @res->data stays valid until bus_lock is released
+ *
+ * Return: 0 when the exchange is complete, whatever the bus answered;
+ * -EINTR (a signal: the request was sent whole or not at all), -ENODEV,
+ * -EIO (the tty would not take the bytes).
+ */
+int mbus_exchange(struct mbus_port *port, const struct mbus_params *p,
+		  bool reply, struct mbus_result *res)
+{
+	ktime_t deadline;
+	int err;
+
+	mbus_win_begin(port, p);
+	if (p->wakeup_bytes) {
+		err = mbus_tx_wakeup(port, p);
+		if (err)
+			goto out;
+	}
+	err = mbus_tx_write(port, port->tx_buf, port->tx_len);
+	if (err)
+		goto out;
+	mbus_tx_drain(port, port->tx_len);
+	res->sent = true;
+	deadline = ktime_add_ns(ktime_get(), mbus_response_ns(p, port->baud));
+	if (reply)
+		err = mbus_win_wait(port, p, deadline);
+out:
+	mbus_win_end(port, reply && !err, res);
+	if (!err) {
+		unsigned long flags;
+
+		spin_lock_irqsave(&port->lock, flags);
+		port->stats.tx_frames++;
+		spin_unlock_irqrestore(&port->lock, flags);
+	}
+	return err;
+}
+
+/**
+ * mbus_transact() - an exchange with the repeats EN 13757-2 allows
+ * @port: the port; the caller holds @port->bus_lock and saw it alive
+ * @p: the parameters of the file (retries, timing, wake-up, echo)
+ * @reply: whether a reply is expected
+ * @res: the outcome of the last attempt and the number of attempts
+ *
+ * A timeout or a garbled window is repeated up to @p->retries times after
+ * a pause of 33 bit times. Return: as mbus_exchange().
+ */
+int mbus_transact(struct mbus_port *port, const struct mbus_params *p,
+		  bool reply, struct mbus_result *res)
+{
+	unsigned long flags;
+	unsigned int i;
+	int err;
+
+	for (i = 0; ; i++) {
+		res->attempts = i + 1;
+		res->sent = false;
+		err = mbus_exchange(port, p, reply, res);
+		if (err || !reply || i >= p->retries ||
+		    (res->status != MBUS_STATUS_TIMEOUT &&
+		     res->status != MBUS_STATUS_GARBLED))
+			return err;
+		spin_lock_irqsave(&port->lock, flags);
+		port->stats.retries++;
+		spin_unlock_irqrestore(&port->lock, flags);
+		err = mbus_sleep_ns((u64)MBUS_RETRY_PAUSE_BITS *
+				    mbus_bit_ns(port->baud));
+		if (err)
+			return err;
+	}
+}
+
+/**
+ * mbus_send_break() - hold the line in space (a collision signal)
+ * @port: the port; the caller holds @port->bus_lock and saw it alive
+ * @ms: duration
+ *
+ * Return: 0, -EOPNOTSUPP if the tty cannot send a break (a pty), -EINTR.
+ */
+int mbus_send_break(struct mbus_port *port, u32 ms)
+{
+	struct tty_struct *tty = port->tty;
+	int err;
+
+	if (!tty->ops->break_ctl)
+		return -EOPNOTSUPP;
+	tty_wait_until_sent(tty, HZ);
+	err = tty->ops->break_ctl(tty, -1);
+	if (err)
+		return err;
+	err = mbus_sleep_ns((u64)ms * NSEC_PER_MSEC);
+	tty->ops->break_ctl(tty, 0);
+	return err;
+}
