@@ -78,6 +78,20 @@ struct mbus_window {
 };
 
 /**
+ * struct mbus_bus - addressing state of the bus, shared by every program
+ * @selected: @sel is the slave the bus has selected (an exact secondary
+ *	address that acknowledged its selection).
+ * @sel: that secondary address, in wire order.
+ * @fcb: the FCB each primary address expects next (1 after SND_NKE);
+ *	slot 253 is the slave selected by secondary address.
+ */
+struct mbus_bus {
+	bool selected;
+	u8 sel[8];
+	u8 fcb[256];
+};
+
+/**
  * struct mbus_port - one tty with N_MBUS attached, seen as /dev/mbusN
  *
  * The port is created by the ldisc open and lives until the last reference
@@ -113,6 +127,7 @@ struct mbus_port {
 	struct mutex bus_lock;
 	u8 tx_buf[MBUS_FRAME_MAX];	/* the request, under @bus_lock */
 	u16 tx_len;
+	struct mbus_bus bus;		/* under @bus_lock */
 	wait_queue_head_t tx_wait;	/* write_wakeup: room in the tty */
 
 	/* receive state, under @lock */
@@ -137,6 +152,15 @@ struct mbus_result {
 	const u8 *data;		/* win.buf or win.raw, valid under bus_lock */
 	unsigned int attempts;
 };
+
+/* mbus_addr.c */
+int mbus_addr_check(const struct mbus_addr *a);
+void mbus_bus_reset(struct mbus_bus *bus);
+void mbus_bus_observe(struct mbus_port *port, u8 status);
+int mbus_addressed_transact(struct mbus_port *port,
+			    const struct mbus_params *p,
+			    const struct mbus_addr *addr, u32 flags,
+			    struct mbus_result *res);
 
 /* mbus_main.c */
 bool mbus_port_dead(struct mbus_port *port);

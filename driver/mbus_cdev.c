@@ -258,6 +258,8 @@ static int mbus_ioc_send_break(struct mbus_port *port, u32 __user *argp)
 	if (err)
 		return err;
 	err = mbus_send_break(port, ms);
+	/* Slaves fall back to 300 Bd and forget their state on a break. */
+	mbus_bus_reset(&port->bus);
 	mutex_unlock(&port->bus_lock);
 	return err;
 }
@@ -289,12 +291,40 @@ static int mbus_xfer_result(struct mbus_xfer *x, const struct mbus_result *res)
 	return 0;
 }
 
+static int mbus_ioc_set_addr(struct mbus_file *mf, void __user *argp)
+{
+	struct mbus_addr a;
+	unsigned long flags;
+
+	if (copy_from_user(&a, argp, sizeof(a)))
+		return -EFAULT;
+	if (mbus_addr_check(&a))
+		return -EINVAL;
+	spin_lock_irqsave(&mf->port->lock, flags);
+	mf->addr = a;
+	spin_unlock_irqrestore(&mf->port->lock, flags);
+	return 0;
+}
+
+static int mbus_ioc_get_addr(struct mbus_file *mf, void __user *argp)
+{
+	struct mbus_addr a;
+	unsigned long flags;
+
+	spin_lock_irqsave(&mf->port->lock, flags);
+	a = mf->addr;
+	spin_unlock_irqrestore(&mf->port->lock, flags);
+	return copy_to_user(argp, &a, sizeof(a)) ? -EFAULT : 0;
+}
+
 static int mbus_ioc_xfer(struct mbus_file *mf, void __user *argp)
 {
 	struct mbus_port *port = mf->port;
 	struct mbus_result res = {};
 	struct mbus_params p;
+	struct mbus_addr addr;
 	struct mbus_xfer x;
+	unsigned long flags;
 	bool reply;
 	int err;
 
@@ -303,21 +333,28 @@ static int mbus_ioc_xfer(struct mbus_file *mf, void __user *argp)
 	if (x.flags & ~MBUS_XFER_FLAGS_ALL ||
 	    !mbus_zeroed(x.reserved, sizeof(x.reserved)))
 		return -EINVAL;
-	/* Addressing and FCB management come with the addressing issue. */
-	if (x.flags & (MBUS_XFER_ADDRESSED | MBUS_XFER_FCB))
-		return -EOPNOTSUPP;
 	if (!x.tx_len || x.tx_len > MBUS_FRAME_MAX)
 		return -EINVAL;
 	reply = !(x.flags & MBUS_XFER_NO_REPLY);
 	if (reply && !x.rx_len)
 		return -EINVAL;
 
-	mbus_file_params(mf, &p);
+	spin_lock_irqsave(&port->lock, flags);
+	p = mf->params;
+	addr = mf->addr;
+	spin_unlock_irqrestore(&port->lock, flags);
+	/* Addressed and FCB-managed exchanges need a bound slave. */
+	if (x.flags & (MBUS_XFER_ADDRESSED | MBUS_XFER_FCB) &&
+	    addr.type == MBUS_ADDR_NONE)
+		return -EINVAL;
+
 	err = mbus_bus_lock(port);
 	if (err)
 		return err;
 	err = mbus_load_request(port, u64_to_user_ptr(x.tx_buf), x.tx_len);
-	if (!err)
+	if (!err && x.flags & MBUS_XFER_ADDRESSED)
+		err = mbus_addressed_transact(port, &p, &addr, x.flags, &res);
+	else if (!err)
 		err = mbus_transact(port, &p, reply, &res);
 	if (!err)
 		err = mbus_xfer_result(&x, &res);
@@ -349,6 +386,10 @@ static long mbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return copy_to_user(argp, &p, sizeof(p)) ? -EFAULT : 0;
 	case MBUS_IOC_SET_PARAMS:
 		return mbus_ioc_set_params(mf, argp);
+	case MBUS_IOC_GET_ADDR:
+		return mbus_ioc_get_addr(mf, argp);
+	case MBUS_IOC_SET_ADDR:
+		return mbus_ioc_set_addr(mf, argp);
 	case MBUS_IOC_GET_STATS:
 		return mbus_ioc_get_stats(port, argp);
 	case MBUS_IOC_SEND_BREAK:

@@ -198,6 +198,7 @@ static struct mbus_port *mbus_port_alloc(struct tty_struct *tty)
 	init_waitqueue_head(&port->tx_wait);
 	INIT_LIST_HEAD(&port->files);
 	mbus_parser_init(&port->parser);
+	mbus_bus_reset(&port->bus);
 	port->last_rx = ktime_get();
 	port->tty = tty;
 	port->baud = MBUS_DEFAULT_BAUD;
@@ -228,6 +229,8 @@ static void mbus_port_kill(struct mbus_port *port)
 int mbus_line_set_baud(struct mbus_port *port, u32 baud)
 {
 	lockdep_assert_held(&port->bus_lock);
+	/* Slaves that switched rate are strangers again. */
+	mbus_bus_reset(&port->bus);
 	mbus_setup_line(port->tty, baud);
 	return READ_ONCE(port->baud) == baud ? 0 : -EIO;
 }

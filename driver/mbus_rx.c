@@ -57,12 +57,13 @@ static void mbus_rx_frame(struct mbus_port *port, const struct mbus_rx_event *ev
 	lockdep_assert_held(&port->lock);
 	/*
 	 * A lone E5 is one byte that line noise makes every 256th time: it
-	 * counts as an acknowledgment only as the last byte of a burst in a
-	 * window that waits for a reply, never when more bytes follow it at
-	 * once (a collision) and never outside an exchange.
+	 * counts as an acknowledgment only as the one byte of the window, at
+	 * the end of its burst; never after other bytes (an E5 in the data
+	 * of a garbled reply), never with more bytes right behind it (a
+	 * collision), never outside an exchange.
 	 */
 	if (ev->frame_type == MBUS_FRAME_TYPE_ACK &&
-	    (!waited || port->rx_more)) {
+	    (!waited || port->rx_more || w->raw_len != 1)) {
 		port->stats.noise_bytes++;
 		return;
 	}

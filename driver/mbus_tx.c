@@ -268,6 +268,8 @@ int mbus_exchange(struct mbus_port *port, const struct mbus_params *p,
 		err = mbus_win_wait(port, p, deadline);
 out:
 	mbus_win_end(port, reply && !err, res);
+	if (res->sent)
+		mbus_bus_observe(port, res->status);
 	if (!err) {
 		unsigned long flags;
 
