@@ -21,7 +21,6 @@
 #define MBUS_DEFAULT_BAUD	2400
 #define MBUS_DEFAULT_RETRIES	2
 #define MBUS_RXQ_LEN		8	/* frames queued per open file */
-#define MBUS_BREAK_MS_MAX	10000
 
 /* A byte on the wire: start bit, 8 data bits, parity, stop bit. */
 #define MBUS_BITS_PER_CHAR	11

@@ -169,12 +169,16 @@ bool mbus_port_dead(struct mbus_port *port)
 	return dead;
 }
 
-/* Set the line up for M-Bus: 8E1, parity checked, no flow control. */
+/*
+ * Set the line up for M-Bus: 8E1, parity checked, no flow control.
+ * BRKINT makes UART drivers flag a break (TTY_BREAK) instead of passing
+ * a plain NUL; the signal it stands for is N_TTY's business, not ours.
+ */
 static void mbus_setup_line(struct tty_struct *tty, u32 baud)
 {
 	struct ktermios t = tty->termios;
 
-	t.c_iflag = INPCK;
+	t.c_iflag = INPCK | BRKINT;
 	t.c_oflag = 0;
 	t.c_lflag = 0;
 	t.c_cflag = CS8 | PARENB | CREAD | CLOCAL;

@@ -237,6 +237,8 @@ TEST_F(uart, attach_sets_8e1_2400_with_parity_checking)
 	EXPECT_TRUE(t.c_cflag & CREAD);
 	EXPECT_TRUE(t.c_cflag & CLOCAL);
 	EXPECT_TRUE(t.c_iflag & INPCK);
+	/* Without BRKINT the 8250 passes a break as a plain NUL. */
+	EXPECT_TRUE(t.c_iflag & BRKINT);
 	EXPECT_FALSE(t.c_iflag & (IGNPAR | IGNBRK | IXON | IXOFF | ISTRIP));
 	EXPECT_EQ(B2400, cfgetospeed(&t));
 	EXPECT_EQ(B2400, cfgetispeed(&t));
@@ -306,10 +308,11 @@ static long slab_max_growth(const struct slab_snap *a,
 }
 
 /*
- * A leak of anything allocated per attach grows one cache by >= 1000
- * objects; SLUB's own bookkeeping moves in whole slabs (<= 512 objects).
+ * A leak of anything allocated per attach grows one cache by >= 2000
+ * objects over 2000 attaches; SLUB's own bookkeeping (whole slabs, per-CPU
+ * partial lists, RCU-deferred frees) stays well below 1000.
  */
-TEST_F(pty, attach_detach_1000_times_leaks_nothing)
+TEST_F(pty, attach_detach_2000_times_leaks_nothing)
 {
 	static struct slab_snap before, after;
 	const char *which = "none";
@@ -322,7 +325,7 @@ TEST_F(pty, attach_detach_1000_times_leaks_nothing)
 		ASSERT_EQ(0, ksft_mbus_detach(self->slave));
 	}
 	ASSERT_EQ(0, slab_snapshot(&before));
-	for (i = 0; i < 1000; i++) {
+	for (i = 0; i < 2000; i++) {
 		index = ksft_mbus_attach(self->slave);
 		ASSERT_LE(0, index);
 		if (first < 0)
@@ -333,7 +336,7 @@ TEST_F(pty, attach_detach_1000_times_leaks_nothing)
 	}
 	ASSERT_EQ(0, slab_snapshot(&after));
 	growth = slab_max_growth(&before, &after, &which);
-	TH_LOG("largest slab growth after 1000 attaches: %ld objects (%s)",
+	TH_LOG("largest slab growth after 2000 attaches: %ld objects (%s)",
 	       growth, which);
 	EXPECT_GT(1000, growth);
 	EXPECT_FALSE(ksft_mbus_node_exists(first));

@@ -194,4 +194,7 @@ struct mbus_stats {
 #define MBUS_IOC_GET_STATS	_IOR(MBUS_IOC_MAGIC, 0x08, struct mbus_stats)
 #define MBUS_IOC_SEND_BREAK	_IOW(MBUS_IOC_MAGIC, 0x09, __u32)
 
+/* Longest break MBUS_IOC_SEND_BREAK holds the line for, in ms. */
+#define MBUS_BREAK_MS_MAX	10000
+
 #endif /* _UAPI_LINUX_MBUS_H */
