@@ -53,6 +53,7 @@ struct mbus_file {
  * struct mbus_window - the exchange in progress on the bus
  * @open: bytes received now belong to the exchange.
  * @status: MBUS_STATUS_* once decided, 0 while undecided.
+ * @info: MBUS_XFER_INFO_* seen while undecided.
  * @seq: bumped on every change a waiter may care about.
  * @len: length of the reply in @buf (FRAME, ACK).
  * @buf: the reply.
@@ -66,6 +67,7 @@ struct mbus_file {
 struct mbus_window {
 	bool open;
 	u8 status;
+	u32 info;
 	unsigned int seq;
 	u16 len;
 	u8 buf[MBUS_FRAME_MAX];
@@ -147,6 +149,7 @@ struct mbus_port {
 struct mbus_result {
 	bool sent;		/* the request went out whole */
 	u8 status;
+	u32 info;
 	u16 len;
 	const u8 *data;		/* win.buf or win.raw, valid under bus_lock */
 	unsigned int attempts;

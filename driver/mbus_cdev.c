@@ -280,6 +280,7 @@ static int mbus_xfer_result(struct mbus_xfer *x, const struct mbus_result *res)
 {
 	x->status = res->status;
 	x->attempts = res->attempts;
+	x->info = res->info;
 	if (res->len > x->rx_len) {
 		x->rx_len = res->len;
 		return -EMSGSIZE;

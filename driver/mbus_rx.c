@@ -65,10 +65,13 @@ static void mbus_rx_frame(struct mbus_port *port, const struct mbus_rx_event *ev
 	if (ev->frame_type == MBUS_FRAME_TYPE_ACK &&
 	    (!waited || port->rx_more || w->raw_len != 1)) {
 		port->stats.noise_bytes++;
+		if (waited)
+			w->info |= MBUS_XFER_INFO_NOISE;
 		return;
 	}
 	if (waited && mbus_rx_is_replica(port, ev->data, ev->len)) {
 		/* The converter echoed the request: not an answer. */
+		w->info |= MBUS_XFER_INFO_ECHO;
 		port->stats.echo_dropped += ev->len;
 		w->raw_len -= min_t(u16, w->raw_len, ev->len);
 		return;
@@ -92,6 +95,9 @@ static void mbus_rx_frame(struct mbus_port *port, const struct mbus_rx_event *ev
 static void mbus_rx_event(struct mbus_port *port, const struct mbus_rx_event *ev)
 {
 	struct mbus_stats *st = &port->stats;
+
+	if (ev->type != MBUS_EV_FRAME && port->win.open && !port->win.status)
+		port->win.info |= MBUS_XFER_INFO_NOISE;
 
 	switch (ev->type) {
 	case MBUS_EV_FRAME:
@@ -186,6 +192,7 @@ static bool mbus_rx_echo(struct mbus_port *port, u8 c)
 		return false;
 	}
 	w->echo_pos++;
+	w->info |= MBUS_XFER_INFO_ECHO;
 	port->stats.echo_dropped++;
 	return true;
 }
@@ -197,8 +204,12 @@ static void mbus_rx_byte(struct mbus_port *port, u8 c, u8 tflag)
 
 	if (flag == MBUS_RX_NORMAL && mbus_rx_echo(port, c))
 		return;
-	if (w->open && !w->status && w->raw_len < MBUS_FRAME_MAX)
-		w->raw[w->raw_len++] = c;
+	if (w->open && !w->status) {
+		if (flag != MBUS_RX_NORMAL && flag != MBUS_RX_BREAK)
+			w->info |= MBUS_XFER_INFO_LINE_ERR;
+		if (w->raw_len < MBUS_FRAME_MAX)
+			w->raw[w->raw_len++] = c;
+	}
 	/* The delimiter takes a byte whenever it was stepped to the end. */
 	mbus_parser_push(&port->parser, c, flag);
 	mbus_rx_steps(port, false);

@@ -138,6 +138,7 @@ static void mbus_win_begin(struct mbus_port *port, const struct mbus_params *p)
 	/* Whatever was half received before belongs to nobody now. */
 	mbus_rx_flush(port);
 	w->status = 0;
+	w->info = 0;
 	w->len = 0;
 	w->raw_len = 0;
 	w->echo_pos = 0;
@@ -176,6 +177,7 @@ static void mbus_win_end(struct mbus_port *port, bool reply,
 	w->open = false;
 	w->echo_len = 0;
 	res->status = w->status;
+	res->info = w->info;
 	if (w->status == MBUS_STATUS_FRAME || w->status == MBUS_STATUS_ACK) {
 		res->data = w->buf;
 		res->len = w->len;

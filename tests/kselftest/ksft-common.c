@@ -276,6 +276,8 @@ void ksft_slave_stop(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
+unsigned int ksft_xfer_info;
+
 int ksft_xfer(int fd, const void *req, int len, void *rx, int *rx_len,
 	      unsigned int flags, unsigned int *status, unsigned int *attempts)
 {
@@ -289,6 +291,7 @@ int ksft_xfer(int fd, const void *req, int len, void *rx, int *rx_len,
 
 	if (ioctl(fd, MBUS_IOC_XFER, &x))
 		return -errno;
+	ksft_xfer_info = x.info;
 	if (rx_len)
 		*rx_len = x.rx_len;
 	if (status)

@@ -67,6 +67,8 @@ void ksft_slave_stop(pid_t pid);
 /* MBUS_IOC_XFER with the common arguments; returns 0 or -errno. */
 int ksft_xfer(int fd, const void *req, int len, void *rx, int *rx_len,
 	      unsigned int flags, unsigned int *status, unsigned int *attempts);
+/* The info bits of the last ksft_xfer() of this process. */
+extern unsigned int ksft_xfer_info;
 
 /* Monotonic time in microseconds. */
 long long ksft_now_us(void);

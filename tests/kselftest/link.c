@@ -184,6 +184,8 @@ TEST_F(bus, long_reply_is_returned_byte_for_byte)
 	EXPECT_EQ(MBUS_STATUS_FRAME, status);
 	ASSERT_EQ(wn, n);
 	EXPECT_EQ(0, memcmp(want, rx, n));
+	/* A clean answer: nothing else on the line. */
+	EXPECT_EQ(0, ksft_xfer_info);
 }
 
 TEST_F(bus, control_and_short_frame_replies_are_frames)
@@ -242,6 +244,7 @@ TEST_F(bus, garbled_reply_returns_the_raw_bytes)
 	ASSERT_EQ(sizeof(garbage), n);
 	EXPECT_EQ(0, memcmp(garbage, rx, n));
 	EXPECT_EQ(1, stats(self->fd).garbled);
+	EXPECT_EQ(MBUS_XFER_INFO_NOISE, ksft_xfer_info);
 }
 
 TEST_F(bus, e5_followed_at_once_by_more_bytes_is_not_an_ack)
@@ -256,6 +259,7 @@ TEST_F(bus, e5_followed_at_once_by_more_bytes_is_not_an_ack)
 	EXPECT_EQ(MBUS_STATUS_GARBLED, status);
 	EXPECT_EQ(3, n);
 	EXPECT_EQ(0, stats(self->fd).rx_acks);
+	EXPECT_EQ(MBUS_XFER_INFO_NOISE, ksft_xfer_info);
 }
 
 TEST_F(bus, no_reply_flag_returns_once_sent)
@@ -389,6 +393,7 @@ TEST_F(bus, echo_cancellation_drops_the_echoed_preamble_and_request)
 	ASSERT_EQ(0, ksft_xfer(self->fd, req_ud2, 5, rx, &n, 0, &status, NULL));
 	EXPECT_EQ(MBUS_STATUS_FRAME, status);
 	EXPECT_EQ(25, n);
+	EXPECT_EQ(MBUS_XFER_INFO_ECHO, ksft_xfer_info);
 	st = stats(self->fd);
 	EXPECT_EQ(pre + 5, st.echo_dropped);
 	EXPECT_EQ(0, st.noise_bytes);
@@ -407,6 +412,7 @@ TEST_F(bus, an_echoed_request_is_never_taken_for_a_reply)
 	self->sim = ksft_slave_fork(self->master, slave_echo, NULL);
 	ASSERT_EQ(0, ksft_xfer(self->fd, req_ud2, 5, rx, &n, 0, &status, NULL));
 	EXPECT_EQ(MBUS_STATUS_TIMEOUT, status);
+	EXPECT_EQ(MBUS_XFER_INFO_ECHO, ksft_xfer_info);
 	st = stats(self->fd);
 	EXPECT_EQ(5, st.echo_dropped);
 	EXPECT_EQ(0, st.garbled);

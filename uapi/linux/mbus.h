@@ -118,6 +118,9 @@ struct mbus_addr {
  * @flags: %MBUS_XFER_ADDRESSED, %MBUS_XFER_FCB, %MBUS_XFER_NO_REPLY.
  * @status: out: one of the MBUS_STATUS_ values.
  * @attempts: out: how many times the request was sent.
+ * @info: out: what else the line showed during the last attempt's window,
+ *	MBUS_XFER_INFO_ bits; tells a collision (line errors, noise) from
+ *	a clean answer or silence.
  * @reserved: must be zero.
  */
 struct mbus_xfer {
@@ -128,8 +131,14 @@ struct mbus_xfer {
 	__u32 flags;
 	__u32 status;
 	__u32 attempts;
-	__u32 reserved[3];
+	__u32 info;
+	__u32 reserved[2];
 };
+
+/* struct mbus_xfer.info */
+#define MBUS_XFER_INFO_ECHO	0x00000001	/* echo bytes were dropped */
+#define MBUS_XFER_INFO_NOISE	0x00000002	/* bytes that were no frame */
+#define MBUS_XFER_INFO_LINE_ERR	0x00000004	/* parity, framing, overrun */
 
 /**
  * struct mbus_stats - port counters since attach
