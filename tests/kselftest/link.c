@@ -807,6 +807,25 @@ TEST_F(bus, hangup_wakes_a_waiting_exchange_with_enodev)
 	EXPECT_GT(500000, took);
 }
 
+TEST_F(bus, an_ldisc_switch_wakes_a_waiting_exchange_with_enodev)
+{
+	long long t0, took;
+	int status;
+	pid_t pid = fork();
+
+	if (!pid)
+		_exit(blocked_xfer(self->fd));
+	usleep(200000);
+	t0 = ksft_now_us();
+	ASSERT_EQ(0, ksft_mbus_detach(self->slave));
+	waitpid(pid, &status, 0);
+	took = ksft_now_us() - t0;
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	TH_LOG("exchange returned %lld us after the switch", took);
+	EXPECT_GT(500000, took);
+}
+
 TEST_F(bus, detach_with_open_files_leaves_them_failing_cleanly)
 {
 	unsigned char rx[MBUS_FRAME_MAX];

@@ -39,4 +39,23 @@ TEST(module_loads_again_after_unload)
 	EXPECT_EQ(0, ksft_mbus_unload());
 }
 
+/* MODULE_ALIAS_LDISC: the kernel asks modprobe for tty-ldisc-29. */
+TEST(tiocsetd_autoloads_the_module)
+{
+	int m, s, index;
+
+	if (ksft_mbus_loaded())
+		ASSERT_EQ(0, ksft_mbus_unload());
+	if (access("/sbin/modprobe", X_OK))
+		SKIP(return, "no /sbin/modprobe in this system");
+	ASSERT_EQ(0, ksft_pty_open(&m, &s));
+	index = ksft_mbus_attach(s);
+	EXPECT_LE(0, index);
+	EXPECT_TRUE(ksft_mbus_loaded());
+	close(s);
+	close(m);
+	EXPECT_TRUE(ksft_mbus_wait_node(index, false, 1000));
+	EXPECT_EQ(0, ksft_mbus_unload());
+}
+
 TEST_HARNESS_MAIN
