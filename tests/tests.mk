@@ -25,7 +25,7 @@ $(UNIT_SRCS:%.c=$(O)/%.o) $(KSFT_SRCS:%.c=$(O)/%.o) $(KSFT_COMMON): \
 $(KSFT_SRCS:%.c=$(O)/%.o) $(KSFT_COMMON): NMBUS_CFLAGS += -Wno-unused-parameter
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIB_A)
-	$(CC) $(NMBUS_LDFLAGS) -o $@ $^ -lm
+	$(CC) $(NMBUS_LDFLAGS) -o $@ $(filter-out $(LIB_A),$^) $(LIB_A) -lm
 
 $(O)/ksft-bin/%: $(O)/tests/kselftest/%.o $(KSFT_COMMON) $(O)/driver/mbus_frame.o
 	@mkdir -p $(dir $@)
@@ -44,5 +44,21 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run $(O) $(FUZZ_SECONDS)
 
-bench: all
+bench: all modules kbench
 	tests/bench/run $(O)
+
+# test-sim links the simulator's objects and runs the built mbus-sim.
+$(O)/tests/unit/test-sim: $(SIM_OBJS) | $(O)/tools/mbus-sim
+
+# Kernel benchmarks: static programs run in the QEMU guest like kselftests.
+KBENCH_SRCS := $(wildcard tests/bench/kbench-*.c)
+KBENCH_BINS := $(KBENCH_SRCS:tests/bench/%.c=$(O)/ksft-bin/%)
+$(KBENCH_SRCS:%.c=$(O)/%.o): build/ksft/.stamp
+$(KBENCH_SRCS:%.c=$(O)/%.o): NMBUS_CFLAGS += -Wno-unused-parameter
+
+$(O)/ksft-bin/kbench-%: $(O)/tests/bench/kbench-%.o $(KSFT_COMMON) \
+		$(O)/driver/mbus_frame.o
+	@mkdir -p $(dir $@)
+	$(CC) -static $(LDFLAGS) -o $@ $^ -lm
+
+kbench: $(KBENCH_BINS) $(TOOL_STATIC)

@@ -13,10 +13,14 @@ TOOL_COMMON := $(if $(wildcard tools/tools-common.c),$(O)/tools/tools-common.o)
 LIBS_mbusctl := -lmnl
 
 $(O)/tools/%: $(O)/tools/%.o $(TOOL_COMMON) $(LIB_A)
-	$(CC) $(NMBUS_LDFLAGS) -o $@ $^ $(LIBS_$*) -lm
+	$(CC) $(NMBUS_LDFLAGS) -o $@ $(filter-out $(LIB_A),$^) $(LIB_A) $(LIBS_$*) -lm
 
 $(O)/static/tools/%: $(O)/tools/%.o $(TOOL_COMMON) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) -static $(LDFLAGS) -o $@ $^ $(LIBS_$*) -lm
+	$(CC) -static $(LDFLAGS) -o $@ $(filter-out $(LIB_A),$^) $(LIB_A) $(LIBS_$*) -lm
 
 tools: $(TOOL_BINS)
+
+# mbus-sim: its core, line and meter profiles are objects of their own.
+SIM_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tools/sim-*.c))
+$(O)/tools/mbus-sim $(O)/static/tools/mbus-sim: $(SIM_OBJS)

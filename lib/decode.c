@@ -1,0 +1,594 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Frame and data-record decoder (EN 13757-2 frames, EN 13757-3 records)
+ *
+ * nmbus_decode() validates a frame with the link-layer checker shared
+ * with the kernel (driver/mbus_frame.c), reads the data header and walks
+ * the DIF/DIFE/VIF/VIFE chains, noting where each record's parts are.
+ * It is the hot path: no allocation, no table lookups beyond the DIF
+ * length, one pass over the bytes. Values are interpreted on demand
+ * (value.c).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "mbus_frame.h"
+#include "nmbus-internal.h"
+
+/* How the application data after a CI field is laid out. */
+enum ci_layout {
+	CIL_UNKNOWN = 0,	/* not assigned: an error */
+	CIL_LONG,		/* 12-byte header, then records */
+	CIL_SHORT,		/* 4-byte header, then records */
+	CIL_SELECT,		/* 8-byte secondary address, then records */
+	CIL_RECORDS,		/* records without header */
+	CIL_FIXED,		/* fixed data structure */
+	CIL_ERROR,		/* application error code */
+	CIL_OTHER,		/* valid, not decoded further */
+};
+
+struct ci_info {
+	uint8_t layout;
+	bool msb_first;
+	const char *name;
+};
+
+/* CI fields (EN 13757-3:2013 table 2, wired subset), index the CI. */
+static const struct ci_info ci_table[256] = {
+	[0x50] = { CIL_OTHER, false, "application reset" },
+	[0x51] = { CIL_RECORDS, false, "data send" },
+	[0x52] = { CIL_SELECT, false, "selection of slaves" },
+	[0x54] = { CIL_OTHER, false, "request of selected application" },
+	[0x55] = { CIL_RECORDS, true, "data send (MSB first)" },
+	[0x56] = { CIL_SELECT, true, "selection of slaves (MSB first)" },
+	[0x70] = { CIL_ERROR, false, "application error" },
+	[0x71] = { CIL_OTHER, false, "alarm" },
+	[0x72] = { CIL_LONG, false, "variable data response" },
+	[0x73] = { CIL_FIXED, false, "fixed data response" },
+	[0x76] = { CIL_LONG, true, "variable data response (MSB first)" },
+	[0x77] = { CIL_FIXED, true, "fixed data response (MSB first)" },
+	[0x78] = { CIL_RECORDS, false, "variable data response, no header" },
+	[0x7a] = { CIL_SHORT, false, "variable data response, short header" },
+	[0xb1] = { CIL_OTHER, false, "request readout of RAM" },
+	[0xb2] = { CIL_OTHER, false, "send user data to RAM" },
+	[0xb3] = { CIL_OTHER, false, "initialize test calibration mode" },
+	[0xb4] = { CIL_OTHER, false, "EEPROM read" },
+	[0xb6] = { CIL_OTHER, false, "start software test" },
+	[0xb8] = { CIL_OTHER, false, "set baud rate 300" },
+	[0xb9] = { CIL_OTHER, false, "set baud rate 600" },
+	[0xba] = { CIL_OTHER, false, "set baud rate 1200" },
+	[0xbb] = { CIL_OTHER, false, "set baud rate 2400" },
+	[0xbc] = { CIL_OTHER, false, "set baud rate 4800" },
+	[0xbd] = { CIL_OTHER, false, "set baud rate 9600" },
+	[0xbe] = { CIL_OTHER, false, "set baud rate 19200" },
+	[0xbf] = { CIL_OTHER, false, "set baud rate 38400" },
+};
+
+NMBUS_API const char *nmbus_ci_name(uint8_t ci)
+{
+	return ci_table[ci].name ? ci_table[ci].name : "unknown";
+}
+
+#define LONG_HDR_LEN	12	/* ID, manufacturer, version, medium, ... */
+#define SHORT_HDR_LEN	4	/* access, status, signature */
+#define SELECT_LEN	8	/* ID, manufacturer, version, medium */
+#define FIXED_LEN	16	/* ID, access, status, 2 units, 2 counters */
+
+#define DIF_EXT		0x80
+#define DIF_FILLER	0x2f
+#define DIF_MFR		0x0f
+#define DIF_MORE	0x1f
+#define DIF_READOUT	0x7f
+
+/* Data field length by DIF & 0Fh; 0Dh (variable) and 0Fh are special. */
+static const uint8_t dif_data_len[16] = {
+	0, 1, 2, 3, 4, 4, 6, 8, 0, 1, 2, 3, 4, 0, 6, 0
+};
+
+static const char *const error_text[NMBUS_E_COUNT] = {
+	[NMBUS_OK] = "success",
+	[NMBUS_E_EMPTY] = "empty frame",
+	[NMBUS_E_START] = "not a frame start byte",
+	[NMBUS_E_TRUNCATED] = "frame truncated",
+	[NMBUS_E_LENGTH] = "bad length field or extra bytes",
+	[NMBUS_E_CHECKSUM] = "checksum mismatch",
+	[NMBUS_E_STOP] = "missing stop byte",
+	[NMBUS_E_CI] = "unsupported CI field",
+	[NMBUS_E_HEADER] = "data header too short",
+	[NMBUS_E_DIF] = "premature end of data in DIF/DIFE",
+	[NMBUS_E_DIFE_COUNT] = "too many DIFEs",
+	[NMBUS_E_DIF_RESERVED] = "reserved special DIF",
+	[NMBUS_E_VIF] = "premature end of data in VIF/VIFE",
+	[NMBUS_E_VIFE_COUNT] = "too many VIFEs",
+	[NMBUS_E_PLAIN_VIF] = "plain-text VIF longer than the frame",
+	[NMBUS_E_DATA] = "premature end of data in data field",
+	[NMBUS_E_LVAR] = "reserved LVAR value",
+	[NMBUS_E_RECORDS] = "more records than the caller's array holds",
+	[NMBUS_E_INVAL] = "invalid argument",
+	[NMBUS_E_APPLICATION] = "slave reported an application error",
+};
+
+NMBUS_API const char *nmbus_strerror(enum nmbus_errcode code)
+{
+	if ((unsigned int)code >= NMBUS_E_COUNT)
+		return "unknown error";
+	return error_text[code];
+}
+
+NMBUS_API const struct nmbus_error *
+nmbus_frame_get_error(const struct nmbus_frame *frame)
+{
+	return &frame->error;
+}
+
+static const char *const frame_type_names[] = {
+	[NMBUS_FRAME_NONE] = "none",
+	[NMBUS_FRAME_ACK] = "ack",
+	[NMBUS_FRAME_SHORT] = "short",
+	[NMBUS_FRAME_CONTROL] = "control",
+	[NMBUS_FRAME_LONG] = "long",
+};
+
+NMBUS_API const char *nmbus_frame_type_name(enum nmbus_frame_type type)
+{
+	if ((unsigned int)type >= ARRAY_SIZE(frame_type_names))
+		return "none";
+	return frame_type_names[type];
+}
+
+static int fail(struct nmbus_frame *f, enum nmbus_errcode code,
+		unsigned int offset, int record)
+{
+	f->error.code = code;
+	f->error.offset = offset;
+	f->error.record = record;
+	errno = EBADMSG;
+	return -1;
+}
+
+/* Map the link-layer verdict to an error code and the offending byte. */
+static int link_error(struct nmbus_frame *f, enum mbus_rx_event_type ev,
+		      const uint8_t *buf, size_t len)
+{
+	switch (ev) {
+	case MBUS_EV_NEED_MORE:
+		return fail(f, NMBUS_E_TRUNCATED, len, -1);
+	case MBUS_EV_BAD_CHECKSUM:
+		return fail(f, NMBUS_E_CHECKSUM,
+			    buf[0] == 0x10 ? 3 : (unsigned int)buf[1] + 4, -1);
+	case MBUS_EV_BAD_STOP:
+		return fail(f, NMBUS_E_STOP,
+			    buf[0] == 0x10 ? 4 : (unsigned int)buf[1] + 5, -1);
+	case MBUS_EV_BAD_LENGTH:
+		if (buf[0] == 0x68 && len >= 4 && buf[1] >= MBUS_LONG_L_MIN &&
+		    buf[2] == buf[1] && buf[3] == 0x68)
+			return fail(f, NMBUS_E_LENGTH, buf[1] + 6, -1);
+		if (len >= 2 && buf[1] < MBUS_LONG_L_MIN)
+			return fail(f, NMBUS_E_LENGTH, 1, -1);
+		if (len >= 3 && buf[2] != buf[1])
+			return fail(f, NMBUS_E_LENGTH, 2, -1);
+		return fail(f, NMBUS_E_LENGTH, 3, -1);
+	default:
+		return fail(f, NMBUS_E_START, 0, -1);
+	}
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void read_long_header(struct nmbus_header *h, const uint8_t *p,
+			     bool msb_first)
+{
+	if (msb_first) {
+		h->id = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+		h->manufacturer = p[4] << 8 | p[5];
+		h->signature = p[10] << 8 | p[11];
+	} else {
+		h->id = get_le32(p);
+		h->manufacturer = p[4] | p[5] << 8;
+		h->signature = p[10] | p[11] << 8;
+	}
+	h->version = p[6];
+	h->medium = p[7];
+	h->access = p[8];
+	h->status = p[9];
+	h->has_address = true;
+}
+
+static int decode_fixed(struct nmbus_frame *f, unsigned int p)
+{
+	const uint8_t *b = f->buf;
+	struct nmbus_header *h = &f->header;
+
+	if (f->data_end - p < FIXED_LEN)
+		return fail(f, NMBUS_E_HEADER, f->data_end, -1);
+	h->id = get_le32(b + p);
+	h->access = b[p + 4];
+	h->status = b[p + 5];
+	h->medium = (b[p + 6] & 0xc0) >> 6 | (b[p + 7] & 0xc0) >> 4;
+	h->has_address = true;
+	f->data_offset = p + 8;
+	if (!f->max_records)
+		return 0;
+	for (unsigned int i = 0; i < 2; i++) {
+		struct nmbus_record *r = &f->records[i];
+
+		memset(r, 0, sizeof(*r));
+		r->kind = NMBUS_RECORD_FIXED;
+		/* Status bit 7 set: counters are binary, else BCD. */
+		r->dif = h->status & 0x80 ? 0x04 : 0x0c;
+		r->vif = b[p + 6 + i] & 0x3f;
+		/* Unit 3Eh: counter 2 has counter 1's unit, historic value. */
+		if (i == 1 && r->vif == 0x3e) {
+			r->vif = b[p + 6] & 0x3f;
+			r->storage = 1;
+		}
+		r->offset = p + 6 + i;
+		r->vif_offset = p + 6 + i;
+		r->data_offset = p + 8 + 4 * i;
+		r->data_len = 4;
+		/* Status bit 6: stored (historic) rather than actual values. */
+		r->storage |= h->status & 0x40 ? 1 : 0;
+		f->n_records++;
+		if (i == 0 && f->max_records < 2)
+			return fail(f, NMBUS_E_RECORDS, p + 7, 1);
+	}
+	return 0;
+}
+
+/* Length of a variable-length data field from its LVAR byte, or -1. */
+static int lvar_len(uint8_t lvar)
+{
+	if (lvar <= 0xbf)
+		return lvar;		/* ASCII */
+	if (lvar <= 0xcf)
+		return lvar - 0xc0;	/* positive BCD */
+	if (lvar <= 0xdf)
+		return lvar - 0xd0;	/* negative BCD */
+	if (lvar <= 0xef)
+		return lvar - 0xe0;	/* binary */
+	if (lvar <= 0xf4)
+		return 4 * (lvar - 0xec); /* binary, 16..32 bytes */
+	if (lvar == 0xf5)
+		return 48;
+	if (lvar == 0xf6)
+		return 64;
+	return -1;
+}
+
+/* DIF 0Fh, 1Fh (manufacturer data to the end) and 7Fh; 0 or -1. */
+static int special_record(struct nmbus_frame *f, struct nmbus_record *r,
+			  unsigned int p, unsigned int idx)
+{
+	uint8_t dif = f->buf[p];
+
+	memset(r, 0, sizeof(*r));
+	r->offset = p;
+	r->dif = dif;
+	r->data_offset = p + 1;
+	if (dif == DIF_MFR || dif == DIF_MORE) {
+		r->kind = dif == DIF_MFR ? NMBUS_RECORD_MANUFACTURER :
+			  NMBUS_RECORD_MORE_FOLLOW;
+		r->data_len = f->data_end - (p + 1);
+		f->more_records_follow = dif == DIF_MORE;
+		return 0;
+	}
+	if (dif == DIF_READOUT) {
+		r->kind = NMBUS_RECORD_READOUT;
+		return 0;
+	}
+	return fail(f, NMBUS_E_DIF_RESERVED, p, idx);
+}
+
+/*
+ * Walk the records: the hot loop of the decoder. Its state lives in
+ * locals, and each field of a record is stored once (the VIFEs beyond
+ * n_vife are left as they were).
+ */
+static int decode_records(struct nmbus_frame *f, unsigned int p)
+{
+	const uint8_t *b = f->buf;
+	const unsigned int end = f->data_end, max = f->max_records;
+	struct nmbus_record *r = f->records;
+	unsigned int idx = 0;
+	int rc = 0;
+
+	while (p < end) {
+		uint8_t dif = b[p], vif, d;
+		unsigned int q = p + 1, n, dlen;
+
+		if (__builtin_expect((dif & 0x0f) == 0x0f, 0)) {
+			if (dif == DIF_FILLER) {
+				p++;
+				continue;
+			}
+			if (idx >= max) {
+				rc = fail(f, NMBUS_E_RECORDS, p, idx);
+				break;
+			}
+			rc = special_record(f, r, p, idx);
+			if (rc)
+				break;
+			r++, idx++;
+			if (dif != DIF_READOUT)
+				break;
+			p++;
+			continue;
+		}
+		if (__builtin_expect(idx >= max, 0)) {
+			rc = fail(f, NMBUS_E_RECORDS, p, idx);
+			break;
+		}
+
+		/* DIFEs: storage, tariff and subunit bits, LSB first. */
+		r->has_dife = dif >> 7;
+		if (!(dif & DIF_EXT)) {
+			r->storage = (dif >> 6) & 1;
+			r->tariff = 0;
+			r->subunit = 0;
+			r->n_dife = 0;
+		} else {
+			uint64_t storage = (dif >> 6) & 1;
+			uint32_t tariff = 0;
+			unsigned int subunit = 0;
+
+			for (d = dif, n = 0; d & DIF_EXT; n++) {
+				if (q >= end) {
+					rc = fail(f, NMBUS_E_DIF, end, idx);
+					goto out;
+				}
+				if (n == NMBUS_MAX_DIFE) {
+					rc = fail(f, NMBUS_E_DIFE_COUNT, q, idx);
+					goto out;
+				}
+				d = b[q++];
+				storage |= (uint64_t)(d & 0x0f) << (1 + 4 * n);
+				tariff |= (uint32_t)((d >> 4) & 3) << (2 * n);
+				subunit |= ((d >> 6) & 1u) << n;
+			}
+			r->storage = storage;
+			r->tariff = tariff;
+			r->subunit = subunit;
+			r->n_dife = n;
+		}
+
+		/* VIF, plain-text unit, VIFEs. */
+		if (__builtin_expect(q >= end, 0)) {
+			rc = fail(f, NMBUS_E_VIF, end, idx);
+			break;
+		}
+		r->vif_offset = q;
+		vif = d = b[q++];
+		r->plain_offset = 0;
+		r->plain_len = 0;
+		if (__builtin_expect((vif & 0x7f) == 0x7c, 0)) {
+			if (q >= end) {
+				rc = fail(f, NMBUS_E_VIF, end, idx);
+				break;
+			}
+			n = b[q++];
+			if (n > end - q) {
+				rc = fail(f, NMBUS_E_PLAIN_VIF, q - 1, idx);
+				break;
+			}
+			r->plain_offset = q;
+			r->plain_len = n;
+			q += n;
+		}
+		for (n = 0; d & 0x80; n++) {
+			if (q >= end) {
+				rc = fail(f, NMBUS_E_VIF, end, idx);
+				goto out;
+			}
+			if (n == NMBUS_MAX_VIFE) {
+				rc = fail(f, NMBUS_E_VIFE_COUNT, q, idx);
+				goto out;
+			}
+			d = r->vife[n] = b[q++];
+		}
+		r->n_vife = n;
+
+		/* Data field. */
+		r->lvar = 0;
+		if (__builtin_expect((dif & 0x0f) == 0x0d, 0)) {
+			int l;
+
+			if (q >= end) {
+				rc = fail(f, NMBUS_E_DATA, end, idx);
+				break;
+			}
+			r->lvar = b[q];
+			l = lvar_len(b[q]);
+			if (l < 0) {
+				rc = fail(f, NMBUS_E_LVAR, q, idx);
+				break;
+			}
+			dlen = l;
+			q++;
+		} else {
+			dlen = dif_data_len[dif & 0x0f];
+		}
+		if (__builtin_expect(dlen > end - q, 0)) {
+			rc = fail(f, NMBUS_E_DATA, end, idx);
+			break;
+		}
+
+		r->kind = NMBUS_RECORD_DATA;
+		r->dif = dif;
+		r->vif = vif;
+		r->function = (dif >> 4) & 3;
+		r->offset = p;
+		r->data_offset = q;
+		r->data_len = dlen;
+		p = q + dlen;
+		r++, idx++;
+	}
+out:
+	f->n_records = idx;
+	return rc;
+}
+
+NMBUS_API int nmbus_decode(struct nmbus_frame *f, const uint8_t *buf,
+			   size_t len, struct nmbus_record *records,
+			   unsigned int max_records)
+{
+	const struct ci_info *ci;
+	enum mbus_frame_type type;
+	enum mbus_rx_event_type ev;
+	unsigned int p;
+
+	if (!f) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(f, 0, sizeof(*f));
+	f->error.record = -1;
+	f->buf = buf;
+	f->records = records;
+	f->max_records = records ? max_records : 0;
+	if (!buf && len)
+		return fail(f, NMBUS_E_INVAL, 0, -1);
+	if (!len)
+		return fail(f, NMBUS_E_EMPTY, 0, -1);
+	if (len > NMBUS_FRAME_MAX)
+		len = NMBUS_FRAME_MAX + 1;	/* mbus_frame_check says LENGTH */
+	f->len = len;
+
+	ev = mbus_frame_check(buf, len, &type);
+	if (ev != MBUS_EV_FRAME)
+		return link_error(f, ev, buf, len);
+
+	switch (type) {
+	case MBUS_FRAME_TYPE_ACK:
+		f->type = NMBUS_FRAME_ACK;
+		return 0;
+	case MBUS_FRAME_TYPE_SHORT:
+		f->type = NMBUS_FRAME_SHORT;
+		f->c = buf[1];
+		f->a = buf[2];
+		return 0;
+	default:
+		break;
+	}
+	f->type = type == MBUS_FRAME_TYPE_CONTROL ? NMBUS_FRAME_CONTROL :
+						    NMBUS_FRAME_LONG;
+	f->c = buf[4];
+	f->a = buf[5];
+	f->ci = buf[6];
+	p = 7;
+	f->data_offset = p;
+	f->data_end = len - 2;
+	ci = &ci_table[f->ci];
+	f->msb_first = ci->msb_first;
+	if (f->type == NMBUS_FRAME_CONTROL) {
+		if (ci->layout != CIL_ERROR)
+			return 0;
+		f->data_type = NMBUS_DATA_ERROR;
+		return fail(f, NMBUS_E_APPLICATION, p, -1);
+	}
+
+	switch (ci->layout) {
+	case CIL_LONG:
+		if (f->data_end - p < LONG_HDR_LEN)
+			return fail(f, NMBUS_E_HEADER, f->data_end, -1);
+		read_long_header(&f->header, buf + p, f->msb_first);
+		p += LONG_HDR_LEN;
+		break;
+	case CIL_SHORT:
+		if (f->data_end - p < SHORT_HDR_LEN)
+			return fail(f, NMBUS_E_HEADER, f->data_end, -1);
+		f->header.access = buf[p];
+		f->header.status = buf[p + 1];
+		f->header.signature = buf[p + 2] | buf[p + 3] << 8;
+		p += SHORT_HDR_LEN;
+		break;
+	case CIL_SELECT:
+		if (f->data_end - p < SELECT_LEN)
+			return fail(f, NMBUS_E_HEADER, f->data_end, -1);
+		read_long_header(&f->header, buf + p, f->msb_first);
+		f->header.access = 0;
+		f->header.status = 0;
+		f->header.signature = 0;
+		p += SELECT_LEN;
+		break;
+	case CIL_RECORDS:
+		break;
+	case CIL_FIXED:
+		f->data_type = NMBUS_DATA_FIXED;
+		return decode_fixed(f, p);
+	case CIL_ERROR:
+		f->data_type = NMBUS_DATA_ERROR;
+		return fail(f, NMBUS_E_APPLICATION, p, -1);
+	case CIL_OTHER:
+		f->data_type = NMBUS_DATA_OTHER;
+		return 0;
+	default:
+		f->data_type = NMBUS_DATA_OTHER;
+		return fail(f, NMBUS_E_CI, 6, -1);
+	}
+	f->data_type = NMBUS_DATA_VARIABLE;
+	f->data_offset = p;
+	if (!f->max_records)
+		return 0;
+	return decode_records(f, p);
+}
+
+NMBUS_API const uint8_t *nmbus_frame_get_mfr_data(const struct nmbus_frame *f,
+						  size_t *len)
+{
+	for (unsigned int i = 0; i < f->n_records; i++) {
+		const struct nmbus_record *r = &f->records[i];
+
+		if (r->kind == NMBUS_RECORD_MANUFACTURER ||
+		    r->kind == NMBUS_RECORD_MORE_FOLLOW) {
+			*len = r->data_len;
+			return f->buf + r->data_offset;
+		}
+	}
+	*len = 0;
+	return NULL;
+}
+
+NMBUS_API ssize_t nmbus_parse_hex(const char *text, size_t len, uint8_t *out,
+				  size_t size, size_t *err_pos)
+{
+	size_t n = 0, i;
+	int hi = -1;
+
+	for (i = 0; i < len; i++) {
+		char c = text[i];
+		int v;
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v = c - 'A' + 10;
+		else
+			goto bad;
+		if (hi < 0) {
+			hi = v;
+			continue;
+		}
+		if (n >= size) {
+			if (err_pos)
+				*err_pos = i;
+			errno = EMSGSIZE;
+			return -1;
+		}
+		out[n++] = hi << 4 | v;
+		hi = -1;
+	}
+	if (hi < 0)
+		return n;
+bad:
+	if (err_pos)
+		*err_pos = i;
+	errno = EINVAL;
+	return -1;
+}

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Device knowledge from the project's seed documents: product names,
+ * storage-number meanings, the Elvaco CMi1020 OBIS table and bus profiles
+ * of devices that need special care.
+ */
+#include <errno.h>
+#include <strings.h>
+
+#include "nmbus-internal.h"
+
+#define ANY_MEDIUM 0xffff
+
+struct device_row {
+	uint16_t manufacturer;
+	uint8_t version;
+	uint16_t medium;	/* ANY_MEDIUM or the medium code */
+	const char *name;
+};
+
+/* Integra (AMT) CALEC ST II device versions (seed 000, table 1). */
+static const struct device_row devices[] = {
+	{ NMBUS_MFR('A', 'M', 'T'), 0xc0, ANY_MEDIUM, "CALEC ST II Standard" },
+	{ NMBUS_MFR('A', 'M', 'T'), 0xc1, ANY_MEDIUM, "CALEC ST II Mass" },
+	{ NMBUS_MFR('A', 'M', 'T'), 0xc2, ANY_MEDIUM, "CALEC ST II Flow" },
+	{ NMBUS_MFR('A', 'M', 'T'), 0xc3, ANY_MEDIUM, "CALEC ST II Solar" },
+	{ NMBUS_MFR('A', 'M', 'T'), 0xc4, ANY_MEDIUM, "CALEC ST II BDE" },
+	{ NMBUS_MFR('A', 'M', 'T'), 0xc5, ANY_MEDIUM, "AMTRON X-50" },
+	{ NMBUS_MFR('A', 'M', 'T'), 0xc6, ANY_MEDIUM, "CALEC ST II AMBILL" },
+	{ NMBUS_MFR('A', 'M', 'T'), 0xc7, ANY_MEDIUM, "CALEC ST II TGR" },
+	{ NMBUS_MFR('A', 'M', 'T'), 0xc8, ANY_MEDIUM, "CALEC ST II BDV" },
+	{ NMBUS_MFR('A', 'M', 'T'), 0xc9, ANY_MEDIUM, "CALEC ST II DTF" },
+};
+
+bool nmbus_is_calec(const struct nmbus_header *h)
+{
+	return h->has_address && h->manufacturer == NMBUS_MFR('A', 'M', 'T') &&
+	       h->version >= 0xc0 && h->version <= 0xc9;
+}
+
+bool nmbus_is_cmi1020(const struct nmbus_header *h)
+{
+	return h->has_address && h->manufacturer == NMBUS_MFR('E', 'L', 'V') &&
+	       h->medium == 0x02;
+}
+
+NMBUS_API const char *nmbus_device_name(const struct nmbus_header *h)
+{
+	if (!h || !h->has_address)
+		return NULL;
+	for (unsigned int i = 0; i < ARRAY_SIZE(devices); i++) {
+		const struct device_row *d = &devices[i];
+
+		if (d->manufacturer == h->manufacturer &&
+		    d->version == h->version &&
+		    (d->medium == ANY_MEDIUM || d->medium == h->medium))
+			return d->name;
+	}
+	if (nmbus_is_cmi1020(h))
+		return "Elvaco CMi1020";
+	return NULL;
+}
+
+/* CALEC ST II telegrams (seed 000, 3.2): storage number ranges. */
+static const struct {
+	uint16_t first, last;
+	const char *name;
+} calec_storage[] = {
+	{ 0, 0, "current" },
+	{ 1, 12, "due day" },
+	{ 31, 31, "freeze" },
+	{ 100, 599, "logger" },
+};
+
+NMBUS_API const char *nmbus_record_storage_name(const struct nmbus_header *h,
+						uint64_t storage)
+{
+	if (!h || !nmbus_is_calec(h))
+		return NULL;
+	for (unsigned int i = 0; i < ARRAY_SIZE(calec_storage); i++)
+		if (storage >= calec_storage[i].first &&
+		    storage <= calec_storage[i].last)
+			return calec_storage[i].name;
+	return NULL;
+}
+
+/* What a CMi1020 record carries, from its VIF (seed 004, table 6). */
+enum obis_class {
+	OC_ENERGY = 1,		/* VIF 00..07 */
+	OC_REACTIVE_ENERGY,	/* FB 02..03 */
+	OC_POWER,		/* VIF 28..2F */
+	OC_REACTIVE_POWER,	/* FB 22 */
+	OC_VOLTAGE,		/* FD 40..4F */
+	OC_CURRENT,		/* FD 50..5F */
+	OC_STOPS,		/* FD 75 */
+	OC_ERROR_FLAGS,		/* FD 17 */
+	OC_FABRICATION,		/* VIF 78 */
+	OC_ENH_ID,		/* FD 0A */
+	OC_FIRMWARE,		/* FD 0E */
+	OC_PARAMSET,		/* FD 0B */
+	OC_PLAIN,		/* 7C/FC with the row's text */
+};
+
+enum { DIR_NONE, DIR_FWD, DIR_BACK };
+
+struct obis_row {
+	const char *obis;
+	uint8_t cls;
+	uint8_t dir;
+	uint8_t tariff;
+	uint8_t subunit;
+	const char *text;	/* plain-text VIF, reading order */
+};
+
+static const struct obis_row obis_table[] = {
+	{ "1.8.0", OC_ENERGY, DIR_FWD, 0, 0, NULL },
+	{ "1.8.1", OC_ENERGY, DIR_FWD, 1, 0, NULL },
+	{ "1.8.2", OC_ENERGY, DIR_FWD, 2, 0, NULL },
+	{ "1.8.3", OC_ENERGY, DIR_FWD, 3, 0, NULL },
+	{ "1.8.4", OC_ENERGY, DIR_FWD, 4, 0, NULL },
+	{ "1.8.5", OC_ENERGY, DIR_FWD, 5, 0, NULL },
+	{ "1.8.6", OC_ENERGY, DIR_FWD, 6, 0, NULL },
+	{ "2.8.0", OC_ENERGY, DIR_BACK, 0, 0, NULL },
+	{ "2.8.1", OC_ENERGY, DIR_BACK, 1, 0, NULL },
+	{ "2.8.2", OC_ENERGY, DIR_BACK, 2, 0, NULL },
+	{ "2.8.3", OC_ENERGY, DIR_BACK, 3, 0, NULL },
+	{ "2.8.4", OC_ENERGY, DIR_BACK, 4, 0, NULL },
+	{ "2.8.5", OC_ENERGY, DIR_BACK, 5, 0, NULL },
+	{ "2.8.6", OC_ENERGY, DIR_BACK, 6, 0, NULL },
+	{ "3.8.0", OC_REACTIVE_ENERGY, DIR_FWD, 0, 0, NULL },
+	{ "3.8.1", OC_REACTIVE_ENERGY, DIR_FWD, 1, 0, NULL },
+	{ "3.8.2", OC_REACTIVE_ENERGY, DIR_FWD, 2, 0, NULL },
+	{ "3.8.3", OC_REACTIVE_ENERGY, DIR_FWD, 3, 0, NULL },
+	{ "3.8.4", OC_REACTIVE_ENERGY, DIR_FWD, 4, 0, NULL },
+	{ "3.8.5", OC_REACTIVE_ENERGY, DIR_FWD, 5, 0, NULL },
+	{ "3.8.6", OC_REACTIVE_ENERGY, DIR_FWD, 6, 0, NULL },
+	{ "4.8.0", OC_REACTIVE_ENERGY, DIR_BACK, 0, 0, NULL },
+	{ "4.8.1", OC_REACTIVE_ENERGY, DIR_BACK, 1, 0, NULL },
+	{ "4.8.2", OC_REACTIVE_ENERGY, DIR_BACK, 2, 0, NULL },
+	{ "4.8.3", OC_REACTIVE_ENERGY, DIR_BACK, 3, 0, NULL },
+	{ "4.8.4", OC_REACTIVE_ENERGY, DIR_BACK, 4, 0, NULL },
+	{ "4.8.5", OC_REACTIVE_ENERGY, DIR_BACK, 5, 0, NULL },
+	{ "4.8.6", OC_REACTIVE_ENERGY, DIR_BACK, 6, 0, NULL },
+	{ "15.8.0", OC_ENERGY, DIR_NONE, 0, 0, NULL },
+	{ "16.7", OC_POWER, DIR_NONE, 0, 0, NULL },
+	{ "36.7", OC_POWER, DIR_NONE, 0, 1, NULL },
+	{ "56.7", OC_POWER, DIR_NONE, 0, 2, NULL },
+	{ "76.7", OC_POWER, DIR_NONE, 0, 3, NULL },
+	{ "131.7", OC_REACTIVE_POWER, DIR_NONE, 0, 0, NULL },
+	{ "151.7", OC_REACTIVE_POWER, DIR_NONE, 0, 1, NULL },
+	{ "171.7", OC_REACTIVE_POWER, DIR_NONE, 0, 2, NULL },
+	{ "191.7", OC_REACTIVE_POWER, DIR_NONE, 0, 3, NULL },
+	{ "13.7", OC_PLAIN, DIR_NONE, 0, 0, "CosPhi" },
+	{ "33.7", OC_PLAIN, DIR_NONE, 0, 1, "CosPhi" },
+	{ "53.7", OC_PLAIN, DIR_NONE, 0, 2, "CosPhi" },
+	{ "73.7", OC_PLAIN, DIR_NONE, 0, 3, "CosPhi" },
+	{ "32.7", OC_VOLTAGE, DIR_NONE, 0, 1, NULL },
+	{ "52.7", OC_VOLTAGE, DIR_NONE, 0, 2, NULL },
+	{ "72.7", OC_VOLTAGE, DIR_NONE, 0, 3, NULL },
+	{ "31.7", OC_CURRENT, DIR_NONE, 0, 1, NULL },
+	{ "51.7", OC_CURRENT, DIR_NONE, 0, 2, NULL },
+	{ "71.7", OC_CURRENT, DIR_NONE, 0, 3, NULL },
+	{ "C.7.0", OC_STOPS, DIR_NONE, 0, 0, NULL },
+	{ "C.7.1", OC_STOPS, DIR_NONE, 0, 1, NULL },
+	{ "C.7.2", OC_STOPS, DIR_NONE, 0, 2, NULL },
+	{ "C.7.3", OC_STOPS, DIR_NONE, 0, 3, NULL },
+	{ "14.7", OC_PLAIN, DIR_NONE, 0, 0, "Hz" },
+	{ "C.5.0", OC_PLAIN, DIR_NONE, 0, 0, "SC" },
+	{ "F.F", OC_ERROR_FLAGS, DIR_NONE, 0, 0, NULL },
+	{ "82.8.1", OC_PLAIN, DIR_NONE, 0, 0, "TC" },
+	{ "82.8.2", OC_PLAIN, DIR_NONE, 0, 0, "MC" },
+	{ "C.1.0", OC_FABRICATION, DIR_NONE, 0, 0, NULL },
+	{ "C.1.1", OC_ENH_ID, DIR_NONE, 0, 0, NULL },
+	{ "0.2.0", OC_FIRMWARE, DIR_NONE, 0, 0, NULL },
+	{ "0.2.1", OC_PARAMSET, DIR_NONE, 0, 0, NULL },
+	{ "128.8.0", OC_ENERGY, DIR_NONE, 0, 2, NULL },
+	{ "130.8.0", OC_REACTIVE_ENERGY, DIR_NONE, 0, 0, NULL },
+	{ "131.8.0", OC_REACTIVE_ENERGY, DIR_NONE, 0, 1, NULL },
+	{ "132.8.0", OC_REACTIVE_ENERGY, DIR_FWD, 0, 1, NULL },
+	{ "133.8.0", OC_REACTIVE_ENERGY, DIR_BACK, 0, 1, NULL },
+	{ "16.8.0", OC_ENERGY, DIR_NONE, 0, 1, NULL },
+	{ "9.8.0", OC_PLAIN, DIR_NONE, 0, 0, "kVAh" },
+};
+
+static uint8_t obis_class(const struct nmbus_record *r)
+{
+	uint8_t vif = r->vif & 0x7f, e = r->n_vife ? r->vife[0] & 0x7f : 0xff;
+
+	if (vif <= 0x07)
+		return OC_ENERGY;
+	if (vif >= 0x28 && vif <= 0x2f)
+		return OC_POWER;
+	if (vif == 0x78)
+		return OC_FABRICATION;
+	if (vif == 0x7c)
+		return OC_PLAIN;
+	if (vif == 0x7b && (e == 0x02 || e == 0x03))
+		return OC_REACTIVE_ENERGY;
+	if (vif == 0x7b && e == 0x22)
+		return OC_REACTIVE_POWER;
+	if (vif != 0x7d)
+		return 0;
+	if (e >= 0x40 && e <= 0x4f)
+		return OC_VOLTAGE;
+	if (e >= 0x50 && e <= 0x5f)
+		return OC_CURRENT;
+	switch (e) {
+	case 0x75: return OC_STOPS;
+	case 0x17: return OC_ERROR_FLAGS;
+	case 0x0a: return OC_ENH_ID;
+	case 0x0e: return OC_FIRMWARE;
+	case 0x0b: return OC_PARAMSET;
+	default: return 0;
+	}
+}
+
+static uint8_t obis_dir(const struct nmbus_record *r)
+{
+	for (unsigned int i = 0; i < r->n_vife; i++) {
+		if ((r->vife[i] & 0x7f) == 0x3b)
+			return DIR_FWD;
+		if ((r->vife[i] & 0x7f) == 0x3c)
+			return DIR_BACK;
+	}
+	return DIR_NONE;
+}
+
+/* Does the wire-order plain text equal @text read in reading order? */
+static bool plain_is(const struct nmbus_frame *f, const struct nmbus_record *r,
+		     const char *text)
+{
+	const uint8_t *p = f->buf + r->plain_offset;
+	unsigned int n = r->plain_len;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (!text[i] || p[n - 1 - i] != (uint8_t)text[i])
+			return false;
+	return text[n] == '\0';
+}
+
+NMBUS_API const char *nmbus_record_obis(const struct nmbus_frame *f,
+					const struct nmbus_record *r)
+{
+	uint8_t cls, dir;
+
+	if (!f || !r || !nmbus_is_cmi1020(&f->header) ||
+	    r->kind != NMBUS_RECORD_DATA || r->storage)
+		return NULL;
+	cls = obis_class(r);
+	if (!cls)
+		return NULL;
+	dir = obis_dir(r);
+	for (unsigned int i = 0; i < ARRAY_SIZE(obis_table); i++) {
+		const struct obis_row *o = &obis_table[i];
+
+		if (o->cls == cls && o->dir == dir && o->tariff == r->tariff &&
+		    o->subunit == r->subunit &&
+		    (!o->text || plain_is(f, r, o->text)))
+			return o->obis;
+	}
+	return NULL;
+}
+
+/* Bus profiles (seeds 000, 001, 004). */
+static const struct nmbus_profile profiles[] = {
+	{
+		.name = "calmex2",
+		.description = "Premex CALMEX II heat meter (VKP, VKPs)",
+		.manufacturer = 0,
+		.baud = 300,
+		.wakeup_bytes = 20,
+		.wakeup_delay_ms = 400,
+		.retries = 2,
+		.timeout_ms = 800,
+	},
+	{
+		.name = "calec-st2",
+		.description = "Integra CALEC ST II energy calculator",
+		.manufacturer = NMBUS_MFR('A', 'M', 'T'),
+		.baud = 2400,
+		.retries = 2,
+	},
+	{
+		.name = "cmi1020",
+		.description = "Elvaco CMi1020 M-Bus module for L+G E350",
+		.manufacturer = NMBUS_MFR('E', 'L', 'V'),
+		.baud = 2400,
+		.retries = 2,
+	},
+};
+
+NMBUS_API const struct nmbus_profile *nmbus_profile_get(unsigned int index)
+{
+	return index < ARRAY_SIZE(profiles) ? &profiles[index] : NULL;
+}
+
+NMBUS_API const struct nmbus_profile *nmbus_profile_find(const char *name)
+{
+	for (unsigned int i = 0; name && i < ARRAY_SIZE(profiles); i++)
+		if (!strcasecmp(profiles[i].name, name))
+			return &profiles[i];
+	errno = ENOENT;
+	return NULL;
+}

@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * XML in the layout of rscada/libmbus (mbus_frame_data_xml() and
+ * mbus_frame_data_xml_normalized()), so consumers of libmbus's XML can
+ * switch. Names of quantities, units and media are libmbus's; values
+ * follow EN 13757-3 where libmbus differs (see tests/unit/test-corpus.c).
+ */
+#include <string.h>
+
+#include "nmbus-internal.h"
+
+static void xml_text(struct nmbus_out *o, const uint8_t *p, size_t n,
+		     bool reversed)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = reversed ? p[n - 1 - i] : p[i];
+
+		switch (c) {
+		case '&':
+			nmbus_out_str(o, "&amp;");
+			break;
+		case '<':
+			nmbus_out_str(o, "&lt;");
+			break;
+		case '>':
+			nmbus_out_str(o, "&gt;");
+			break;
+		case '"':
+			nmbus_out_str(o, "&quot;");
+			break;
+		default:
+			nmbus_out_char(o, c < 0x20 || c == 0x7f ? ' ' : (char)c);
+		}
+	}
+}
+
+static void xml_str(struct nmbus_out *o, const char *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	xml_text(o, (const uint8_t *)s, n, false);
+}
+
+static void xml_open(struct nmbus_out *o, const char *tag)
+{
+	nmbus_out_str(o, "        <");
+	nmbus_out_str(o, tag);
+	nmbus_out_char(o, '>');
+}
+
+static void xml_close(struct nmbus_out *o, const char *tag)
+{
+	nmbus_out_str(o, "</");
+	nmbus_out_str(o, tag);
+	nmbus_out_str(o, ">\n");
+}
+
+static void xml_elem(struct nmbus_out *o, const char *tag, const char *s)
+{
+	xml_open(o, tag);
+	xml_str(o, s);
+	xml_close(o, tag);
+}
+
+static void xml_uint(struct nmbus_out *o, const char *tag, uint64_t v)
+{
+	xml_open(o, tag);
+	nmbus_out_uint(o, v);
+	xml_close(o, tag);
+}
+
+static void xml_hex2(struct nmbus_out *o, const char *tag, uint8_t v)
+{
+	xml_open(o, tag);
+	nmbus_out_hex(o, &v, 1, false);
+	xml_close(o, tag);
+}
+
+/* libmbus prints the BCD ID as a hex number: no leading zeros. */
+static void xml_id(struct nmbus_out *o, uint32_t id)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	bool lead = true;
+
+	xml_open(o, "Id");
+	for (int s = 28; s >= 0; s -= 4) {
+		unsigned int d = (id >> s) & 15;
+
+		if (d || !lead || !s) {
+			nmbus_out_char(o, hex[d]);
+			lead = false;
+		}
+	}
+	xml_close(o, "Id");
+}
+
+static const char *const fixed_media[16] = {
+	"Other", "Oil", "Electricity", "Gas", "Heat", "Steam", "Hot Water",
+	"Water", "H.C.A.", "Reserved", "Gas Mode 2", "Heat Mode 2",
+	"Hot Water Mode 2", "Water Mode 2", "H.C.A. Mode 2", "Reserved",
+};
+
+static void xml_header(struct nmbus_out *o, const struct nmbus_frame *f)
+{
+	const struct nmbus_header *h = &f->header;
+	const char *name = nmbus_device_name(h);
+	const char *medium = nmbus_medium(h->medium)->xml;
+	char mfr[4];
+
+	nmbus_out_str(o, "    <SlaveInformation>\n");
+	xml_id(o, h->id);
+	if (f->data_type == NMBUS_DATA_FIXED) {
+		xml_elem(o, "Medium", fixed_media[h->medium & 15]);
+		xml_uint(o, "AccessNumber", h->access);
+		xml_hex2(o, "Status", h->status);
+		nmbus_out_str(o, "    </SlaveInformation>\n\n");
+		return;
+	}
+	xml_elem(o, "Manufacturer",
+		 nmbus_manufacturer_str(h->manufacturer, mfr));
+	xml_uint(o, "Version", h->version);
+	xml_elem(o, "ProductName", name ? name : "");
+	if (medium) {
+		xml_elem(o, "Medium", medium);
+	} else {
+		xml_open(o, "Medium");
+		nmbus_out_str(o, "Unknown medium (0x");
+		nmbus_out_hex(o, &h->medium, 1, false);
+		nmbus_out_char(o, ')');
+		xml_close(o, "Medium");
+	}
+	xml_uint(o, "AccessNumber", h->access);
+	xml_hex2(o, "Status", h->status);
+	xml_open(o, "Signature");
+	nmbus_out_hex(o, (const uint8_t[]){ h->signature >> 8, h->signature },
+		      2, false);
+	xml_close(o, "Signature");
+	nmbus_out_str(o, "    </SlaveInformation>\n\n");
+}
+
+/* Unit texts of libmbus for the fixed data structure. */
+static const char *const fixed_unit_text[64] = {
+	"h,m,s", "D,M,Y", "Wh", "10 Wh", "100 Wh", "kWh", "10 kWh", "100 kWh",
+	"MWh", "10 MWh", "100 MWh", "kJ", "10 kJ", "100 kJ", "MJ", "10 MJ",
+	"100 MJ", "GJ", "10 GJ", "100 GJ", "W", "10 W", "100 W", "kW",
+	"10 kW", "100 kW", "MW", "10 MW", "100 MW", "kJ/h", "10 kJ/h",
+	"100 kJ/h", "MJ/h", "10 MJ/h", "100 MJ/h", "GJ/h", "10 GJ/h",
+	"100 GJ/h", "ml", "10 ml", "100 ml", "l", "10 l", "100 l", "m^3",
+	"10 m^3", "100 m^3", "ml/h", "10 ml/h", "100 ml/h", "l/h", "10 l/h",
+	"100 l/h", "m^3/h", "10 m^3/h", "100 m^3/h", "1e-3 \u00b0C",
+	"units for HCA", "reserved", "reserved", "reserved", "reserved",
+	"reserved but historic", "without units",
+};
+
+static const char *const xml_functions[] = {
+	"Instantaneous value", "Maximum value", "Minimum value",
+	"Value during error state",
+};
+
+/* libmbus's date strings: invalid times print as all zero fields. */
+static void xml_datetime(struct nmbus_out *o, const struct nmbus_value *v,
+			 bool zulu)
+{
+	struct nmbus_value z = *v;
+
+	if (v->tm.invalid)
+		z.tm = (struct nmbus_datetime){ .year = 1900, .month = 1 };
+	nmbus_write_datetime(o, &z);
+	if (zulu && z.type == NMBUS_VALUE_DATETIME)
+		nmbus_out_char(o, 'Z');
+}
+
+/*
+ * Power-of-ten prefixes of libmbus's plain unit texts ("Energy (10 Wh)"),
+ * index exponent + 6; NULL: written as "1e<exp> ".
+ */
+static const char *const xml_prefixes[16] = {
+	[0] = "my", [3] = "m", [6] = "", [7] = "10 ", [8] = "100 ",
+	[9] = "k", [10] = "10 k", [11] = "100 k", [12] = "M", [15] = "G",
+};
+
+static void xml_prefix(struct nmbus_out *o, int e)
+{
+	if (e >= -6 && e <= 9 && xml_prefixes[e + 6]) {
+		nmbus_out_str(o, xml_prefixes[e + 6]);
+		return;
+	}
+	nmbus_out_str(o, "1e");
+	nmbus_out_int(o, e);
+	nmbus_out_char(o, ' ');
+}
+
+/*
+ * Unit texts of libmbus's plain XML (mbus_vib_unit_lookup()): a range of
+ * codes, the text before the power-of-ten prefix, the unit after it, the
+ * exponent of the first code. @unit NULL: @head alone; "\x01": a duration
+ * (seconds, minutes, hours, days by the low two bits).
+ */
+struct plain_unit {
+	uint8_t first, last;
+	const char *head;
+	const char *unit;
+	int8_t exp;
+};
+
+#define DURATION "\x01"
+
+static const struct plain_unit plain_primary[] = {
+	{ 0x00, 0x07, "Energy (", "Wh)", -3 },
+	{ 0x08, 0x0f, "Energy (", "J)", 0 },
+	{ 0x10, 0x17, "Volume (", " m^3)", -6 },
+	{ 0x18, 0x1f, "Mass (", "kg)", -3 },
+	{ 0x20, 0x23, "On time ", DURATION, 0 },
+	{ 0x24, 0x27, "Operating time ", DURATION, 0 },
+	{ 0x28, 0x2f, "Power (", "W)", -3 },
+	{ 0x30, 0x37, "Power (", "J/h)", 0 },
+	{ 0x38, 0x3f, "Volume flow (", " m^3/h)", -6 },
+	{ 0x40, 0x47, "Volume flow (", " m^3/min)", -7 },
+	{ 0x48, 0x4f, "Volume flow (", " m^3/s)", -9 },
+	{ 0x50, 0x57, "Mass flow (", " kg/h)", -3 },
+	{ 0x58, 0x5b, "Flow temperature (", "deg C)", -3 },
+	{ 0x5c, 0x5f, "Return temperature (", "deg C)", -3 },
+	{ 0x60, 0x63, "Temperature Difference (", " deg C)", -3 },
+	{ 0x64, 0x67, "External temperature (", " deg C)", -3 },
+	{ 0x68, 0x6b, "Pressure (", " bar)", -3 },
+	{ 0x6c, 0x6c, "Time Point (date)", NULL, 0 },
+	{ 0x6d, 0x6d, "Time Point (time & date)", NULL, 0 },
+	{ 0x6e, 0x6e, "Units for H.C.A.", NULL, 0 },
+	{ 0x6f, 0x6f, "Reserved", NULL, 0 },
+	{ 0x70, 0x73, "Averaging Duration ", DURATION, 0 },
+	{ 0x74, 0x77, "Actuality Duration ", DURATION, 0 },
+	{ 0x78, 0x78, "Fabrication number", NULL, 0 },
+	{ 0x79, 0x79, "Unknown (VIF=0x79)", NULL, 0 },
+	{ 0x7a, 0x7a, "Bus Address", NULL, 0 },
+	{ 0x7b, 0x7b, "Unknown (VIF=0x7B)", NULL, 0 },	/* FB, no VIFE */
+	{ 0x7f, 0x7f, "Manufacturer specific", NULL, 0 },
+};
+
+static const struct plain_unit plain_fd[] = {
+	{ 0x00, 0x03, "Credit of ",
+	  " of the nominal local legal currency units", -3 },
+	{ 0x04, 0x07, "Debit of ",
+	  " of the nominal local legal currency units", -3 },
+	{ 0x09, 0x09, "Medium (as in fixed header)", NULL, 0 },
+	{ 0x0a, 0x0a, "Manufacturer (as in fixed header)", NULL, 0 },
+	{ 0x1a, 0x1a, "Digital output (binary)", NULL, 0 },
+	{ 0x1b, 0x1b, "Digital input (binary)", NULL, 0 },
+	{ 0x1d, 0x1d, "response delay time", NULL, 0 },
+	{ 0x3a, 0x3a, "dimensionless / no VIF", NULL, 0 },
+	{ 0x40, 0x4f, "", " V", -9 },
+	{ 0x50, 0x5f, "", " A", -12 },
+	{ 0x71, 0x7f, "Reserved VIF extension", NULL, 0 },
+};
+
+static const struct plain_unit plain_fb[] = {
+	{ 0x00, 0x00, "Energy (0.1 MWh)", NULL, 0 },
+	{ 0x01, 0x01, "Energy (MWh)", NULL, 0 },
+	{ 0x08, 0x08, "Energy (0.1 GJ)", NULL, 0 },
+	{ 0x09, 0x09, "Energy (GJ)", NULL, 0 },
+};
+
+static const char *const plain_durations[4] = {
+	"(seconds)", "(minutes)", "(hours)", "(days)",
+};
+
+static const struct plain_unit *plain_find(const struct plain_unit *t,
+					   size_t n, uint8_t code)
+{
+	for (size_t i = 0; i < n; i++)
+		if (code >= t[i].first && code <= t[i].last)
+			return &t[i];
+	return NULL;
+}
+
+static void xml_plain_unit(struct nmbus_out *o, const struct nmbus_frame *f,
+			   const struct nmbus_record *r,
+			   const struct vif_info *vi)
+{
+	const struct plain_unit *u = NULL;
+	uint8_t code;
+
+	if (r->plain_len) {
+		/* FCh with a 70h..77h VIFE: "<prefix> <text>" */
+		if ((r->vif & 0x80) && r->n_vife &&
+		    (r->vife[0] & 0x78) == 0x70) {
+			xml_prefix(o, (r->vife[0] & 7) - 6);
+			nmbus_out_char(o, ' ');
+		}
+		xml_text(o, f->buf + r->plain_offset, r->plain_len, true);
+		return;
+	}
+	if (r->vif == 0xfd && r->n_vife) {
+		code = r->vife[0] & 0x7f;
+		u = plain_find(plain_fd, ARRAY_SIZE(plain_fd), code);
+	} else if (r->vif == 0xfb && r->n_vife) {
+		code = r->vife[0] & 0x7f;
+		u = plain_find(plain_fb, ARRAY_SIZE(plain_fb), code);
+	} else {
+		code = r->vif & 0x7f;
+		u = plain_find(plain_primary, ARRAY_SIZE(plain_primary), code);
+	}
+	if (!u) {
+		xml_str(o, vi->xq);
+		return;
+	}
+	xml_str(o, u->head);
+	if (!u->unit)
+		return;
+	if (u->unit[0] == DURATION[0]) {
+		nmbus_out_str(o, plain_durations[code & 3]);
+		return;
+	}
+	xml_prefix(o, u->exp + (code - u->first));
+	xml_str(o, u->unit);
+}
+
+static void xml_plain_number(struct nmbus_out *o, const struct nmbus_frame *f,
+			     const struct nmbus_record *r,
+			     const struct nmbus_value *v)
+{
+	if ((r->dif & 0x0f) == 0x05) {
+		const uint8_t *d = f->buf + r->data_offset;
+		uint32_t u = d[0] | d[1] << 8 | d[2] << 16 | (uint32_t)d[3] << 24;
+
+		if (f->msb_first)
+			u = __builtin_bswap32(u);
+		float x;
+
+		memcpy(&x, &u, sizeof(x));
+		nmbus_out_fixed6(o, x);
+		return;
+	}
+	nmbus_out_int(o, v->raw);
+}
+
+static void xml_record_value(struct nmbus_out *o, const struct nmbus_frame *f,
+			     const struct nmbus_record *r,
+			     const struct nmbus_value *v, bool normalized)
+{
+	xml_open(o, "Value");
+	switch (v->type) {
+	case NMBUS_VALUE_NUMBER:
+		if (normalized)
+			nmbus_out_fixed6(o, v->number *
+					 nmbus_units[v->unit].xml_factor);
+		else
+			xml_plain_number(o, f, r, v);
+		break;
+	case NMBUS_VALUE_DATE:
+	case NMBUS_VALUE_DATETIME:
+	case NMBUS_VALUE_TIME:
+		xml_datetime(o, v, normalized);
+		break;
+	case NMBUS_VALUE_TEXT:
+		xml_text(o, v->bytes, v->len, true);
+		break;
+	case NMBUS_VALUE_INVALID:
+		/* BCD with digits A..F: the digits, most significant first. */
+		for (size_t i = v->len; i-- > 0;)
+			nmbus_out_hex(o, &v->bytes[i], 1, false);
+		break;
+	case NMBUS_VALUE_BINARY:
+		/* DIF 0Fh blocks in wire order, like the shipped corpus. */
+		for (size_t i = 0; i < v->len; i++) {
+			uint8_t b = r->kind == NMBUS_RECORD_DATA ?
+				    v->bytes[v->len - 1 - i] : v->bytes[i];
+
+			if (i)
+				nmbus_out_char(o, ' ');
+			nmbus_out_hex(o, &b, 1, false);
+		}
+		break;
+	default:
+		break;
+	}
+	xml_close(o, "Value");
+}
+
+static void xml_record(struct nmbus_out *o, const struct nmbus_frame *f,
+		       const struct nmbus_record *r, unsigned int idx,
+		       bool normalized)
+{
+	struct nmbus_value v;
+	const struct vif_info *vi;
+	unsigned int k;
+	bool mfr = r->kind == NMBUS_RECORD_MANUFACTURER ||
+		   r->kind == NMBUS_RECORD_MORE_FOLLOW;
+
+	nmbus_record_get_value(f, r, &v);
+	vi = nmbus_record_vif_info(r, &k);
+	nmbus_out_str(o, "    <DataRecord id=\"");
+	nmbus_out_uint(o, idx);
+	nmbus_out_str(o, "\">\n");
+
+	if (r->kind == NMBUS_RECORD_FIXED) {
+		/* libmbus prints fixed frames the same in both modes. */
+		xml_elem(o, "Function", r->storage ? "Stored value" :
+						     "Actual value");
+		xml_elem(o, "Unit", fixed_unit_text[r->vif & 0x3f]);
+		xml_open(o, "Value");
+		if (v.type == NMBUS_VALUE_NUMBER)
+			nmbus_out_int(o, v.raw);
+		else
+			nmbus_out_hex(o, v.bytes, v.len, false);
+		xml_close(o, "Value");
+		nmbus_out_str(o, "    </DataRecord>\n\n");
+		return;
+	}
+	if (mfr) {
+		xml_elem(o, "Function",
+			 r->kind == NMBUS_RECORD_MORE_FOLLOW ?
+			 "More records follow" : "Manufacturer specific");
+	} else {
+		xml_elem(o, "Function", xml_functions[r->function & 3]);
+	}
+	if (normalized || !mfr) {
+		xml_uint(o, "StorageNumber", r->storage);
+		if (r->has_dife) {
+			xml_uint(o, "Tariff", r->tariff);
+			xml_uint(o, "Device", r->subunit);
+		}
+	}
+	if (normalized) {
+		if (mfr) {
+			xml_elem(o, "Unit", "");
+			xml_elem(o, "Quantity", "");
+		} else if (r->plain_len) {
+			xml_elem(o, "Unit", "-");
+			xml_open(o, "Quantity");
+			xml_text(o, f->buf + r->plain_offset, r->plain_len,
+				 true);
+			xml_close(o, "Quantity");
+		} else {
+			/* libmbus: dates have unit "-", reserved codes "Reserved". */
+			xml_elem(o, "Unit", vi->kind == VK_DATE ? "-" :
+				 vi->xq[0] == 'R' && !strcmp(vi->xq, "Reserved") ?
+				 "Reserved" : nmbus_units[vi->unit].xml);
+			xml_elem(o, "Quantity", vi->xq);
+		}
+	} else if (!mfr) {
+		xml_open(o, "Unit");
+		xml_plain_unit(o, f, r, vi);
+		xml_close(o, "Unit");
+	}
+	xml_record_value(o, f, r, &v, normalized);
+	nmbus_out_str(o, "    </DataRecord>\n\n");
+}
+
+void nmbus_write_xml(struct nmbus_out *o, const struct nmbus_frame *f,
+		     bool normalized)
+{
+	nmbus_out_str(o, "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"
+		      "<MBusData>\n\n");
+	if (f->data_type == NMBUS_DATA_VARIABLE ||
+	    f->data_type == NMBUS_DATA_FIXED) {
+		xml_header(o, f);
+		for (unsigned int i = 0; i < f->n_records; i++)
+			xml_record(o, f, &f->records[i], i, normalized);
+	} else if (f->data_type == NMBUS_DATA_ERROR &&
+		   f->data_end > f->data_offset) {
+		nmbus_out_str(o, "    <SlaveInformation>\n");
+		xml_uint(o, "Error", f->buf[f->data_offset]);
+		nmbus_out_str(o, "    </SlaveInformation>\n\n");
+	}
+	nmbus_out_str(o, "</MBusData>\n");
+}

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Unit tests of the EN 13757-3 tables in libnmbus (VIF, FB/FD extensions,
+ * combinable VIFEs, units, media, manufacturer codes) and of the device
+ * knowledge (CALEC ST II, CMi1020 OBIS, profiles).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include <nmbus.h>
+#include "nmbus-internal.h"
+
+#include "test-decode-util.h"
+
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+
+static int check_table(struct __test_metadata *_metadata,
+		       const struct vif_info *t, unsigned int n,
+		       const char *name)
+{
+	int bad = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (!t[i].q || !t[i].xq || t[i].unit >= NMBUS_UNIT_COUNT ||
+		    t[i].exp < -12 || t[i].exp > 11) {
+			TH_LOG("%s row %02X is incomplete", name, i);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+TEST(every_vif_table_row_is_filled)
+{
+	EXPECT_EQ(0, check_table(_metadata, nmbus_vif_primary, 128, "VIF"));
+	EXPECT_EQ(0, check_table(_metadata, nmbus_vif_fd, 128, "FD"));
+	EXPECT_EQ(0, check_table(_metadata, nmbus_vif_fb, 128, "FB"));
+	EXPECT_EQ(0, check_table(_metadata, nmbus_fixed_units, 64, "fixed"));
+}
+
+TEST(primary_vif_ranges_and_powers_of_ten)
+{
+	static const struct {
+		uint8_t vif;
+		const char *q;
+		enum nmbus_unit unit;
+		int exp;
+	} rows[] = {
+		{ 0x00, "energy", NMBUS_UNIT_WH, -3 },
+		{ 0x07, "energy", NMBUS_UNIT_WH, 4 },
+		{ 0x0e, "energy", NMBUS_UNIT_J, 6 },
+		{ 0x13, "volume", NMBUS_UNIT_M3, -3 },
+		{ 0x1b, "mass", NMBUS_UNIT_KG, 0 },
+		{ 0x20, "on time", NMBUS_UNIT_S, 0 },
+		{ 0x22, "on time", NMBUS_UNIT_H, 0 },
+		{ 0x27, "operating time", NMBUS_UNIT_D, 0 },
+		{ 0x2e, "power", NMBUS_UNIT_W, 3 },
+		{ 0x33, "power", NMBUS_UNIT_J_H, 3 },
+		{ 0x3b, "volume flow", NMBUS_UNIT_M3_H, -3 },
+		{ 0x43, "volume flow", NMBUS_UNIT_M3_MIN, -4 },
+		{ 0x4f, "volume flow", NMBUS_UNIT_M3_S, -2 },
+		{ 0x53, "mass flow", NMBUS_UNIT_KG_H, 0 },
+		{ 0x59, "flow temperature", NMBUS_UNIT_CELSIUS, -2 },
+		{ 0x5f, "return temperature", NMBUS_UNIT_CELSIUS, 0 },
+		{ 0x61, "temperature difference", NMBUS_UNIT_K, -2 },
+		{ 0x66, "external temperature", NMBUS_UNIT_CELSIUS, -1 },
+		{ 0x6b, "pressure", NMBUS_UNIT_BAR, 0 },
+		{ 0x6e, "hca", NMBUS_UNIT_HCA, 0 },
+		{ 0x71, "averaging duration", NMBUS_UNIT_MIN, 0 },
+		{ 0x77, "actuality duration", NMBUS_UNIT_D, 0 },
+		{ 0x78, "fabrication number", NMBUS_UNIT_NONE, 0 },
+		{ 0x7a, "bus address", NMBUS_UNIT_NONE, 0 },
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(rows); i++) {
+		const struct vif_info *v = &nmbus_vif_primary[rows[i].vif];
+
+		EXPECT_STREQ(rows[i].q, v->q);
+		EXPECT_EQ(rows[i].unit, v->unit);
+		EXPECT_EQ(rows[i].exp, v->exp);
+	}
+	EXPECT_EQ(VK_DATE, nmbus_vif_primary[0x6c].kind);
+	EXPECT_EQ(VK_DATE, nmbus_vif_primary[0x6d].kind);
+	EXPECT_EQ(VK_EXT_FB, nmbus_vif_primary[0x7b].kind);
+	EXPECT_EQ(VK_PLAIN, nmbus_vif_primary[0x7c].kind);
+	EXPECT_EQ(VK_EXT_FD, nmbus_vif_primary[0x7d].kind);
+	EXPECT_EQ(VK_ANY, nmbus_vif_primary[0x7e].kind);
+	EXPECT_EQ(VK_MFR, nmbus_vif_primary[0x7f].kind);
+	EXPECT_EQ(VK_RESERVED, nmbus_vif_primary[0x6f].kind);
+}
+
+TEST(fd_extension_rows)
+{
+	EXPECT_STREQ("credit", nmbus_vif_fd[0x03].q);
+	EXPECT_EQ(0, nmbus_vif_fd[0x03].exp);
+	EXPECT_STREQ("debit", nmbus_vif_fd[0x04].q);
+	EXPECT_STREQ("access number", nmbus_vif_fd[0x08].q);
+	EXPECT_STREQ("manufacturer", nmbus_vif_fd[0x0a].q);
+	EXPECT_STREQ("firmware version", nmbus_vif_fd[0x0e].q);
+	EXPECT_STREQ("error flags", nmbus_vif_fd[0x17].q);
+	EXPECT_STREQ("digital input", nmbus_vif_fd[0x1b].q);
+	EXPECT_EQ(NMBUS_UNIT_BAUD, nmbus_vif_fd[0x1c].unit);
+	EXPECT_EQ(NMBUS_UNIT_MONTH, nmbus_vif_fd[0x28].unit);
+	EXPECT_EQ(NMBUS_UNIT_D, nmbus_vif_fd[0x2f].unit);
+	EXPECT_EQ(VK_DATE, nmbus_vif_fd[0x30].kind);
+	EXPECT_EQ(NMBUS_UNIT_MIN, nmbus_vif_fd[0x31].unit);
+	EXPECT_EQ(NMBUS_UNIT_YEAR, nmbus_vif_fd[0x39].unit);
+	EXPECT_EQ(-9, nmbus_vif_fd[0x40].exp);
+	EXPECT_EQ(6, nmbus_vif_fd[0x4f].exp);
+	EXPECT_EQ(-12, nmbus_vif_fd[0x50].exp);
+	EXPECT_EQ(3, nmbus_vif_fd[0x5f].exp);
+	EXPECT_STREQ("reset counter", nmbus_vif_fd[0x60].q);
+	EXPECT_EQ(NMBUS_UNIT_YEAR, nmbus_vif_fd[0x6f].unit);
+	EXPECT_EQ(VK_DATE, nmbus_vif_fd[0x70].kind);
+	EXPECT_STREQ("number of times the meter was stopped",
+		     nmbus_vif_fd[0x75].q);
+	EXPECT_EQ(VK_RESERVED, nmbus_vif_fd[0x7f].kind);
+}
+
+TEST(fb_extension_rows)
+{
+	EXPECT_EQ(NMBUS_UNIT_WH, nmbus_vif_fb[0x00].unit);
+	EXPECT_EQ(5, nmbus_vif_fb[0x00].exp);
+	EXPECT_EQ(NMBUS_UNIT_VARH, nmbus_vif_fb[0x02].unit);
+	EXPECT_EQ(NMBUS_UNIT_J, nmbus_vif_fb[0x08].unit);
+	EXPECT_EQ(8, nmbus_vif_fb[0x08].exp);
+	EXPECT_EQ(2, nmbus_vif_fb[0x10].exp);
+	EXPECT_EQ(NMBUS_UNIT_KG, nmbus_vif_fb[0x19].unit);
+	EXPECT_EQ(6, nmbus_vif_fb[0x19].exp);
+	EXPECT_EQ(NMBUS_UNIT_W, nmbus_vif_fb[0x29].unit);
+	EXPECT_EQ(NMBUS_UNIT_HZ, nmbus_vif_fb[0x2d].unit);
+	EXPECT_EQ(NMBUS_UNIT_J_H, nmbus_vif_fb[0x31].unit);
+	EXPECT_EQ(NMBUS_UNIT_FAHRENHEIT, nmbus_vif_fb[0x5b].unit);
+	EXPECT_EQ(NMBUS_UNIT_CELSIUS, nmbus_vif_fb[0x77].unit);
+	EXPECT_EQ(4, nmbus_vif_fb[0x7f].exp);
+	EXPECT_EQ(VK_RESERVED, nmbus_vif_fb[0x40].kind);
+}
+
+TEST(every_combinable_vife_is_described)
+{
+	for (int i = 0; i < 128; i++)
+		EXPECT_NE(NULL, nmbus_vife_text[i]);
+	EXPECT_STREQ("forward flow", nmbus_vife_text[0x3b]);
+	EXPECT_STREQ("backward flow", nmbus_vife_text[0x3c]);
+	EXPECT_STREQ("per hour", nmbus_vife_text[0x22]);
+}
+
+TEST(every_unit_has_names)
+{
+	for (int i = 0; i < NMBUS_UNIT_COUNT; i++) {
+		EXPECT_NE(NULL, nmbus_units[i].name);
+		EXPECT_NE(NULL, nmbus_units[i].xml);
+		EXPECT_NE(0.0, nmbus_units[i].xml_factor);
+	}
+	EXPECT_STREQ("m3", nmbus_unit_name(NMBUS_UNIT_M3));
+	EXPECT_STREQ("\u00b0C", nmbus_unit_name(NMBUS_UNIT_CELSIUS));
+	EXPECT_STREQ("", nmbus_unit_name(NMBUS_UNIT_COUNT));
+}
+
+TEST(medium_names)
+{
+	EXPECT_STREQ("cold water", nmbus_medium_name(0x16));
+	EXPECT_STREQ("electricity", nmbus_medium_name(0x02));
+	EXPECT_STREQ("heat (outlet)", nmbus_medium_name(0x04));
+	EXPECT_STREQ("heat cost allocator", nmbus_medium_name(0x08));
+	EXPECT_STREQ("radio converter (meter side)", nmbus_medium_name(0x37));
+	EXPECT_STREQ("reserved", nmbus_medium_name(0x3f));
+	EXPECT_STREQ("reserved", nmbus_medium_name(0xff));
+	for (int i = 0; i < 256; i++)
+		EXPECT_NE(NULL, nmbus_medium_name(i));
+}
+
+TEST(manufacturer_codes_round_trip)
+{
+	char s[4];
+
+	EXPECT_EQ(0x05b4, nmbus_manufacturer_code("AMT"));
+	EXPECT_EQ(0x05b4, nmbus_manufacturer_code("amt"));
+	EXPECT_STREQ("AMT", nmbus_manufacturer_str(0x05b4, s));
+	EXPECT_STREQ("KAM", nmbus_manufacturer_str(0x2c2d, s));
+	EXPECT_EQ(-1, nmbus_manufacturer_code("AM"));
+	EXPECT_EQ(-1, nmbus_manufacturer_code("AMTX"));
+	EXPECT_EQ(-1, nmbus_manufacturer_code("A1T"));
+	EXPECT_EQ(-1, nmbus_manufacturer_code(NULL));
+	EXPECT_STREQ("@@@", nmbus_manufacturer_str(0, s));
+	for (int a = 'A'; a <= 'Z'; a++)
+		for (int b = 'A'; b <= 'Z'; b++)
+			for (int c = 'A'; c <= 'Z'; c++) {
+				char in[4] = { a, b, c, 0 };
+				int code = nmbus_manufacturer_code(in);
+
+				ASSERT_EQ(NMBUS_MFR(a, b, c), code);
+				ASSERT_STREQ(in, nmbus_manufacturer_str(code, s));
+			}
+}
+
+TEST(function_names)
+{
+	EXPECT_STREQ("instantaneous", nmbus_function_name(NMBUS_FUNC_INSTANT));
+	EXPECT_STREQ("maximum", nmbus_function_name(NMBUS_FUNC_MAXIMUM));
+	EXPECT_STREQ("minimum", nmbus_function_name(NMBUS_FUNC_MINIMUM));
+	EXPECT_STREQ("error", nmbus_function_name(NMBUS_FUNC_ERROR));
+	EXPECT_STREQ("unknown", nmbus_function_name(4));
+}
+
+/* ---- device knowledge ---- */
+
+TEST(calec_st2_versions_are_named)
+{
+	static const char *const names[10] = {
+		"CALEC ST II Standard", "CALEC ST II Mass", "CALEC ST II Flow",
+		"CALEC ST II Solar", "CALEC ST II BDE", "AMTRON X-50",
+		"CALEC ST II AMBILL", "CALEC ST II TGR", "CALEC ST II BDV",
+		"CALEC ST II DTF",
+	};
+	struct nmbus_header h = {
+		.manufacturer = NMBUS_MFR('A', 'M', 'T'), .has_address = true,
+		.medium = 0x04,
+	};
+
+	for (int i = 0; i < 10; i++) {
+		h.version = 0xc0 + i;
+		EXPECT_STREQ(names[i], nmbus_device_name(&h));
+	}
+	h.version = 0xca;
+	EXPECT_EQ(NULL, nmbus_device_name(&h));
+	h.version = 0xb0;	/* the older CALEC MB in the corpus */
+	EXPECT_EQ(NULL, nmbus_device_name(&h));
+}
+
+TEST(calec_st2_storage_numbers)
+{
+	struct nmbus_header h = {
+		.manufacturer = NMBUS_MFR('A', 'M', 'T'), .version = 0xc0,
+		.has_address = true,
+	};
+
+	EXPECT_STREQ("current", nmbus_record_storage_name(&h, 0));
+	EXPECT_STREQ("due day", nmbus_record_storage_name(&h, 1));
+	EXPECT_STREQ("due day", nmbus_record_storage_name(&h, 12));
+	EXPECT_EQ(NULL, nmbus_record_storage_name(&h, 13));
+	EXPECT_STREQ("freeze", nmbus_record_storage_name(&h, 31));
+	EXPECT_STREQ("logger", nmbus_record_storage_name(&h, 100));
+	EXPECT_STREQ("logger", nmbus_record_storage_name(&h, 599));
+	EXPECT_EQ(NULL, nmbus_record_storage_name(&h, 600));
+	h.manufacturer = NMBUS_MFR('K', 'A', 'M');
+	EXPECT_EQ(NULL, nmbus_record_storage_name(&h, 1));
+}
+
+TEST(calec_due_day_telegram_storage_from_difes)
+{
+	/* Due day 12: DIF 84 with DIFE 06 = storage 12 (seed 000 3.2.2). */
+	struct decoded d;
+	struct nmbus_value v;
+	uint8_t ud[64] = { 0x78, 0x56, 0x34, 0x12, 0xb4, 0x05, 0xc0, 0x04,
+			   0x01, 0x00, 0x00, 0x00,
+			   0x84, 0x06, 0x06, 0x10, 0x27, 0x00, 0x00,
+			   0x82, 0x06, 0x6c, 0xfe, 0xf6 };
+
+	d.len = mkframe(d.buf, 0x08, 0x01, 0x72, ud, 24);
+	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 8));
+	ASSERT_EQ(2u, d.f.n_records);
+	EXPECT_EQ(12u, d.rec[0].storage);
+	EXPECT_STREQ("due day", nmbus_record_storage_name(&d.f.header,
+							  d.rec[0].storage));
+	ASSERT_EQ(0, nmbus_record_get_value(&d.f, &d.rec[1], &v));
+	EXPECT_EQ(-1, v.tm.year);	/* AnyYear */
+}
+
+TEST(cmi1020_records_get_obis_codes)
+{
+	/*
+	 * ELV, electricity; energy import/export, tariff 1, L2 voltage,
+	 * CosPhi, Hz, fabrication number.
+	 */
+	uint8_t ud[128] = {
+		0x78, 0x56, 0x34, 0x12, 0x96, 0x15, 0x01, 0x02, 0x01, 0, 0, 0,
+		0x04, 0x83, 0x3b, 1, 0, 0, 0,			/* 1.8.0 */
+		0x04, 0x83, 0x3c, 2, 0, 0, 0,			/* 2.8.0 */
+		0x84, 0x10, 0x83, 0x3b, 3, 0, 0, 0,		/* 1.8.1 */
+		0x83, 0x80, 0x40, 0xfd, 0x48, 1, 2, 3,		/* 52.7 */
+		0x02, 0xfc, 0x06, 'i', 'h', 'P', 's', 'o', 'C', 0x74, 5, 0,
+		0x03, 0xfc, 0x02, 'z', 'H', 0x74, 1, 2, 3,	/* 14.7 */
+		0x0c, 0x78, 0x78, 0x56, 0x34, 0x12,		/* C.1.0 */
+		0x03, 0x13, 1, 2, 3,				/* none */
+	};
+	static const char *const want[] = {
+		"1.8.0", "2.8.0", "1.8.1", "52.7", "13.7", "14.7", "C.1.0", NULL,
+	};
+	struct decoded d;
+
+	d.len = mkframe(d.buf, 0x08, 0x01, 0x72, ud, 74);
+	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 16));
+	ASSERT_EQ(8u, d.f.n_records);
+	EXPECT_STREQ("Elvaco CMi1020", nmbus_device_name(&d.f.header));
+	for (int i = 0; i < 8; i++) {
+		const char *o = nmbus_record_obis(&d.f, &d.rec[i]);
+
+		EXPECT_STREQ(want[i] ? want[i] : "(null)", o ? o : "(null)");
+	}
+	/* A CMa10 (ELV, not electricity) gets no OBIS codes. */
+	d.buf[7 + 7] = 0x1b;
+	d.buf[d.len - 2] += 0x1b - 0x02;
+	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 16));
+	EXPECT_EQ(NULL, nmbus_record_obis(&d.f, &d.rec[0]));
+}
+
+TEST(calmex2_profile_needs_wakeup_at_300_baud)
+{
+	const struct nmbus_profile *p = nmbus_profile_find("CALMEX2");
+
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(300u, p->baud);
+	EXPECT_EQ(20, p->wakeup_bytes);
+	EXPECT_EQ(400, p->wakeup_delay_ms);
+	EXPECT_EQ(NULL, nmbus_profile_find("nosuch"));
+	EXPECT_EQ(NULL, nmbus_profile_find(NULL));
+	for (unsigned int i = 0; nmbus_profile_get(i); i++)
+		EXPECT_EQ(nmbus_profile_get(i),
+			  nmbus_profile_find(nmbus_profile_get(i)->name));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,655 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * mbus-sim core: simulated M-Bus meters (see sim-core.h)
+ *
+ * Each meter implements what the seed documents describe: primary,
+ * point-to-point (254), broadcast (255) and secondary (253, selection with
+ * CI 52 and wildcards) addressing; SND_NKE; REQ_UD2 with the FCB/FCV
+ * repeat-or-next rule and multi-telegram readouts (DIF 1F); SND_UD with
+ * CI 51 (primary and secondary address, date and time, readout selection,
+ * freeze, Elvaco commands), CI 50 and the baud switch CI B8..BF (ACK at
+ * the old rate, then switch); wake-up preambles for battery meters.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim-core.h"
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#endif
+
+#define C_FUNC_MASK		0x4f	/* C without FCB and FCV */
+#define ADDR_ANY		MBUS_ADDR_TEST
+#define VIF_EXT			0x80
+#define DIF_EXT			0x80
+#define BITS_PER_CHAR		11	/* start, 8 data, even parity, stop */
+
+/* ---- bus and meters ----------------------------------------------------- */
+
+/* xorshift64*: small, seedable, good enough for IDs and skews. */
+uint32_t sim_random(struct sim_bus *bus)
+{
+	uint64_t x = bus->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	bus->rng = x;
+	return (x * UINT64_C(2685821657736338717)) >> 32;
+}
+
+void sim_bus_init(struct sim_bus *bus, unsigned int baud, uint64_t seed)
+{
+	memset(bus, 0, sizeof(*bus));
+	bus->baud = baud;
+	bus->max_skew = 4;
+	bus->rng = seed ? seed : 1;
+	mbus_parser_init(&bus->parser);
+}
+
+void sim_meter_reset(struct sim_meter *m)
+{
+	m->fcb_seen = false;
+	m->fcb = false;
+	m->telegram = 0;
+	m->last_len = 0;
+}
+
+struct sim_meter *sim_bus_add(struct sim_bus *bus,
+			      const struct sim_profile *p)
+{
+	struct sim_meter *m;
+	int code = nmbus_manufacturer_code(p->manufacturer);
+
+	if (bus->nmeters == SIM_METERS_MAX)
+		return NULL;
+	m = &bus->meters[bus->nmeters++];
+	memset(m, 0, sizeof(*m));
+	m->profile = p;
+	m->manufacturer = code < 0 ? 0 : code;
+	m->version = p->version;
+	m->medium = p->medium;
+	m->baud = p->baud;
+	m->wakeup = p->wakeup;
+	m->wake_pause_ms = p->wake_pause_ms;
+	m->telegrams = p->telegrams ? p->telegrams : 1;
+	return m;
+}
+
+void sim_meter_secaddr(const struct sim_meter *m, uint8_t addr[8])
+{
+	nmbus_bcd_encode(addr, 8, m->id);
+	addr[4] = m->manufacturer & 0xff;
+	addr[5] = m->manufacturer >> 8;
+	addr[6] = m->version;
+	addr[7] = m->medium;
+}
+
+/* ---- telegrams ----------------------------------------------------------- */
+
+static bool row_present(const struct sim_meter *m, const struct sim_row *row)
+{
+	unsigned int bit = m->version - m->profile->vbase;
+
+	return !row->versions || (bit < 16 && (row->versions >> bit & 1));
+}
+
+/* Fill in the values that depend on the meter or the clock. */
+static void row_value(const struct sim_bus *bus, const struct sim_meter *m,
+		      struct nmbus_build_record *rec)
+{
+	time_t now = bus->now ? bus->now : time(NULL);
+
+	if (rec->drh[0] == 0x0c && rec->drh[1] == 0x78)
+		rec->i = m->id;		/* fabrication number */
+	if (rec->type == NMBUS_BUILD_DATE && !rec->tm.tm_mday)
+		gmtime_r(&now, &rec->tm);
+}
+
+/*
+ * The records of a readout: the profile's rows for this device version;
+ * none after a readout selection of another storage than 0 (the empty
+ * telegram the CALEC ST II sends when a logger holds no data). Copies
+ * them to @recs unless NULL; returns their number.
+ */
+static size_t meter_rows(const struct sim_meter *m,
+			 struct nmbus_build_record *recs)
+{
+	const struct sim_profile *p = m->profile;
+	size_t i, n = 0;
+
+	if (m->storage)
+		return 0;
+	for (i = 0; i < p->nrows && n < SIM_ROWS_MAX; i++) {
+		if (!row_present(m, &p->rows[i]))
+			continue;
+		if (recs)
+			recs[n] = p->rows[i].rec;
+		n++;
+	}
+	return n;
+}
+
+/* Telegrams in a readout: the rows split evenly, at least one each. */
+static unsigned int telegram_count(const struct sim_meter *m, size_t nrows)
+{
+	if (!nrows)
+		return 1;
+	return m->telegrams < nrows ? m->telegrams : nrows;
+}
+
+/* Telegram @t of the readout; the last one ends with 0F if the profile says. */
+static int build_telegram(const struct sim_bus *bus, struct sim_meter *m,
+			  unsigned int t, uint8_t *out, size_t size)
+{
+	struct nmbus_build_record recs[SIM_ROWS_MAX + 1];
+	struct nmbus_rsp_header hdr = {
+		.id = m->id, .manufacturer = m->manufacturer,
+		.version = m->version, .medium = m->medium,
+		.access = m->access, .status = m->status,
+	};
+	size_t n = meter_rows(m, recs), first, last, i;
+	unsigned int ntel = telegram_count(m, n);
+
+	t %= ntel;
+	first = t * n / ntel;
+	last = (t + 1) * n / ntel;
+	for (i = first; i < last; i++)
+		row_value(bus, m, &recs[i]);
+	if (t + 1 == ntel && m->profile->end_marker)
+		recs[last++] = (struct nmbus_build_record){
+			.drh = { NMBUS_DIF_MANUFACTURER },
+		};
+	return nmbus_build_rsp_ud(out, size, NMBUS_C_RSP_UD, m->addr, &hdr,
+				  recs + first, last - first, t + 1 < ntel);
+}
+
+/* REQ_UD2: a new telegram, or the last one again if the FCB did not toggle. */
+static int meter_req_ud2(const struct sim_bus *bus, struct sim_meter *m,
+			 uint8_t c, uint8_t *out, size_t size)
+{
+	bool fcv = c & NMBUS_C_FCV, fcb = c & NMBUS_C_FCB;
+	int len;
+
+	if (m->profile->ignores_fcb) {
+		fcv = false;
+		m->telegram = 0;
+	} else if (fcv && m->fcb_seen && fcb == m->fcb && m->last_len) {
+		memcpy(out, m->last, m->last_len);
+		return m->last_len;
+	} else if (fcv && m->fcb_seen) {
+		m->telegram = (m->telegram + 1) %
+			      telegram_count(m, meter_rows(m, NULL));
+	}
+	if (fcv) {
+		m->fcb_seen = true;
+		m->fcb = fcb;
+	}
+	m->access++;
+	len = build_telegram(bus, m, m->telegram, out, size);
+	if (len < 0)
+		return 0;
+	memcpy(m->last, out, len);
+	m->last_len = len;
+	return len;
+}
+
+/* ---- SND_UD ---------------------------------------------------------------- */
+
+/* One record of a SND_UD CI 51, as far as a meter needs it. */
+struct req_record {
+	uint8_t dif;
+	unsigned int df;		/* data field */
+	uint64_t storage;
+	const uint8_t *vib;		/* VIF, VIFEs */
+	size_t vib_len;
+	const uint8_t *data;
+	size_t len;
+};
+
+static const signed char df_len[16] = {
+	0, 1, 2, 3, 4, 4, 6, 8, 0, 1, 2, 3, 4, -1, 6, -1,
+};
+
+/* Parse the record at @p (@end: end of data); returns its length or 0. */
+static size_t parse_record(const uint8_t *p, const uint8_t *end,
+			   struct req_record *r)
+{
+	const uint8_t *q = p;
+	unsigned int shift = 1;
+
+	memset(r, 0, sizeof(*r));
+	r->dif = *q++;
+	r->df = r->dif & 0x0f;
+	r->storage = r->dif >> 6 & 1;
+	if (r->df == 0x0f) {		/* manufacturer data: to the end */
+		r->data = q;
+		r->len = end - q;
+		return end - p;
+	}
+	for (bool ext = r->dif & DIF_EXT; ext; shift += 4) {
+		if (q >= end || shift > 41)
+			return 0;
+		r->storage |= (uint64_t)(*q & 0x0f) << shift;
+		ext = *q++ & DIF_EXT;
+	}
+	r->vib = q;
+	do {
+		if (q >= end)
+			return 0;
+	} while (*q++ & VIF_EXT);
+	r->vib_len = q - r->vib;
+	if (r->df == 0x0d) {
+		if (q >= end)
+			return 0;
+		r->len = *q++;
+	} else {
+		r->len = df_len[r->df];
+	}
+	r->data = q;
+	if (r->len > (size_t)(end - q))
+		return 0;
+	return q + r->len - p;
+}
+
+static uint32_t bcd_value(const uint8_t *p, size_t n, bool *ok)
+{
+	uint32_t v = 0;
+
+	*ok = true;
+	while (n--) {
+		if ((p[n] >> 4) > 9 || (p[n] & 0x0f) > 9)
+			*ok = false;
+		v = v * 100 + (p[n] >> 4) * 10 + (p[n] & 0x0f);
+	}
+	return v;
+}
+
+/* Elvaco CMi1020 command bytes (its manual, 6.7.8 - 6.7.23). */
+static bool elvaco_command_known(uint8_t cmd)
+{
+	return cmd <= 0x06 || (cmd >= 0x21 && cmd <= 0x29);
+}
+
+/* Apply one record; false if the meter cannot execute it (no ACK). */
+static bool meter_apply_record(struct sim_meter *m, const struct req_record *r)
+{
+	bool ok = true;
+	uint8_t vif;
+
+	if (r->df == 0x0f)
+		return m->profile->elvaco && r->len &&
+		       elvaco_command_known(r->data[0]);
+	vif = r->vib[0];
+	if (r->dif == 0x01 && vif == 0x7a) {		/* primary address */
+		if (r->data[0] > MBUS_ADDR_PRIMARY_MAX)
+			return false;
+		m->addr = r->data[0];
+	} else if (r->dif == 0x0c && vif == 0x79) {	/* identification */
+		uint32_t id = bcd_value(r->data, 4, &ok);
+
+		if (ok)
+			m->id = id;
+	} else if (r->df == 0x08) {			/* readout selection */
+		if (vif != 0x7e && vif != 0x7f)
+			return false;
+		m->storage = r->storage;
+		m->telegram = 0;
+		m->last_len = 0;
+	}
+	/* date/time, freeze and the rest: accepted as they are */
+	return ok;
+}
+
+static bool meter_data_send(struct sim_meter *m, const uint8_t *p, size_t n)
+{
+	const uint8_t *end = p + n;
+	struct req_record r;
+	size_t len;
+
+	while (p < end) {
+		if (*p == NMBUS_DIF_IDLE_FILLER) {
+			p++;
+			continue;
+		}
+		len = parse_record(p, end, &r);
+		if (!len || !meter_apply_record(m, &r))
+			return false;
+		p += len;
+	}
+	return true;
+}
+
+static bool meter_set_baud(struct sim_meter *m, uint8_t ci,
+			   unsigned int *new_baud)
+{
+	unsigned int bit = 1u << (ci - NMBUS_CI_BAUD_300);
+
+	if (m->profile->baud_nop_codes & bit)
+		return true;
+	if (!(m->profile->baud_codes & bit))
+		return false;
+	m->baud = nmbus_ci_to_baud(ci);
+	*new_baud = m->baud;
+	return true;
+}
+
+static bool meter_snd_ud(struct sim_meter *m, uint8_t ci, const uint8_t *data,
+			 size_t n, unsigned int *new_baud)
+{
+	if (ci == NMBUS_CI_APP_RESET) {
+		sim_meter_reset(m);
+		m->storage = 0;
+		return true;
+	}
+	if (ci == NMBUS_CI_DATA_SEND)
+		return meter_data_send(m, data, n);
+	if (nmbus_ci_to_baud(ci) && !n)
+		return meter_set_baud(m, ci, new_baud);
+	return false;
+}
+
+/* ---- addressing --------------------------------------------------------- */
+
+struct request {
+	uint8_t c;
+	uint8_t a;
+	bool is_long;
+	uint8_t ci;
+	const uint8_t *data;
+	size_t len;
+};
+
+/* Whether the meter takes a request to @a; broadcasts are taken too. */
+static bool meter_addressed(const struct sim_meter *m, uint8_t a)
+{
+	return a == m->addr || a == ADDR_ANY || a == MBUS_ADDR_BROADCAST ||
+	       (a == MBUS_ADDR_NETWORK && m->selected);
+}
+
+static bool meter_select(struct sim_meter *m, const struct request *rq)
+{
+	uint8_t addr[8];
+
+	sim_meter_secaddr(m, addr);
+	m->selected = rq->len != 5 && nmbus_secaddr_match(rq->data, rq->len,
+							  addr);
+	if (m->selected)
+		sim_meter_reset(m);
+	return m->selected;
+}
+
+/*
+ * One meter's answer to @rq: the reply's length in @out (1 for an ACK),
+ * or 0 when it stays silent.
+ */
+static int meter_handle(const struct sim_bus *bus, struct sim_meter *m,
+			const struct request *rq, uint8_t *out, size_t size,
+			unsigned int *new_baud)
+{
+	uint8_t func = rq->c & C_FUNC_MASK;
+	bool ack = false;
+
+	if (rq->is_long && func == NMBUS_C_SND_UD && rq->ci == NMBUS_CI_SELECT &&
+	    rq->a == MBUS_ADDR_NETWORK) {
+		ack = meter_select(m, rq);
+	} else if (!meter_addressed(m, rq->a)) {
+		return 0;
+	} else if (!rq->is_long && func == NMBUS_C_SND_NKE) {
+		sim_meter_reset(m);
+		m->selected = false;
+		ack = true;
+	} else if (!rq->is_long && func == NMBUS_C_REQ_UD2) {
+		if (rq->a == MBUS_ADDR_BROADCAST)
+			return 0;
+		return meter_req_ud2(bus, m, rq->c, out, size);
+	} else if (!rq->is_long && func == NMBUS_C_REQ_UD1) {
+		ack = true;		/* no alarm data: ACK */
+	} else if (rq->is_long && func == NMBUS_C_SND_UD) {
+		ack = meter_snd_ud(m, rq->ci, rq->data, rq->len, new_baud);
+	}
+	if (!ack || rq->a == MBUS_ADDR_BROADCAST)
+		return 0;
+	return nmbus_build_ack(out, size);
+}
+
+static bool meter_awake(const struct sim_meter *m, unsigned int wake_run,
+			uint64_t gap_us)
+{
+	if (!m->wakeup)
+		return true;
+	return wake_run >= m->wakeup &&
+	       gap_us >= (uint64_t)m->wake_pause_ms * 1000;
+}
+
+/* ---- collisions ------------------------------------------------------------ */
+
+/* Level of stream @s at bit time @t (1 = mark/idle, 0 = space). */
+static int stream_bit(const uint8_t *s, size_t len, unsigned int skew,
+		      size_t t)
+{
+	size_t q, byte;
+	unsigned int bit;
+
+	if (t < skew)
+		return 1;
+	q = t - skew;
+	byte = q / BITS_PER_CHAR;
+	bit = q % BITS_PER_CHAR;
+	if (byte >= len)
+		return 1;
+	if (bit == 0)
+		return 0;				/* start */
+	if (bit <= 8)
+		return s[byte] >> (bit - 1) & 1;	/* data, LSB first */
+	if (bit == 9)
+		return __builtin_parity(s[byte]);	/* even parity */
+	return 1;					/* stop */
+}
+
+static int line_bit(const uint8_t *const *streams, const size_t *lens,
+		    const unsigned int *skew, unsigned int n, size_t t)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!stream_bit(streams[i], lens[i], skew[i], t))
+			return 0;			/* space dominates */
+	return 1;
+}
+
+size_t sim_collide(const uint8_t *const *streams, const size_t *lens,
+		   const unsigned int *skew, unsigned int n, uint8_t *out,
+		   size_t size)
+{
+	size_t t = 0, end = 0, len = 0;
+	unsigned int i, b;
+
+	for (i = 0; i < n; i++) {
+		size_t e = skew[i] + lens[i] * BITS_PER_CHAR;
+
+		if (e > end)
+			end = e;
+	}
+	/* a UART: wait for a start bit, sample 8 data bits, skip the rest */
+	while (t < end && len < size) {
+		uint8_t byte = 0;
+
+		if (line_bit(streams, lens, skew, n, t)) {
+			t++;
+			continue;
+		}
+		for (b = 0; b < 8; b++)
+			byte |= line_bit(streams, lens, skew, n, t + 1 + b) << b;
+		out[len++] = byte;
+		t += BITS_PER_CHAR;
+	}
+	return len;
+}
+
+/* ---- requests --------------------------------------------------------------- */
+
+static bool parse_request(const uint8_t *f, size_t len, struct request *rq)
+{
+	enum mbus_frame_type type;
+
+	if (mbus_frame_check(f, len, &type) != MBUS_EV_FRAME)
+		return false;
+	memset(rq, 0, sizeof(*rq));
+	if (type == MBUS_FRAME_TYPE_SHORT) {
+		rq->c = f[1];
+		rq->a = f[2];
+		return true;
+	}
+	if (type != MBUS_FRAME_TYPE_CONTROL && type != MBUS_FRAME_TYPE_LONG)
+		return false;
+	rq->is_long = true;
+	rq->c = f[4];
+	rq->a = f[5];
+	rq->ci = f[6];
+	rq->data = f + 7;
+	rq->len = f[1] - 3;
+	return true;
+}
+
+/* What a meter at another baud rate puts on the line: noise. */
+static size_t garbage(struct sim_bus *bus, const struct sim_meter *m,
+		      size_t len, uint8_t *out)
+{
+	size_t n = len * bus->baud / m->baud, i;
+
+	n = n ? n : 1;
+	n = n < MBUS_FRAME_MAX ? n : MBUS_FRAME_MAX;
+	for (i = 0; i < n; i++)
+		out[i] = sim_random(bus);
+	return n;
+}
+
+/*
+ * Per-request scratch: each answering meter's bytes. Beyond
+ * ANSWERS_MAX responders the last slot is reused: the line is garbage
+ * long before that.
+ */
+#define ANSWERS_MAX	64
+
+struct answers {
+	uint8_t buf[ANSWERS_MAX][MBUS_FRAME_MAX];
+	const uint8_t *streams[ANSWERS_MAX];
+	size_t lens[ANSWERS_MAX];
+	unsigned int skew[ANSWERS_MAX];
+	unsigned int n;
+	unsigned int total;
+};
+
+static void combine(struct sim_bus *bus, struct answers *a,
+		    struct sim_reply *reply)
+{
+	unsigned int i;
+
+	reply->responders = a->total;
+	if (a->n == 1) {
+		memcpy(reply->data, a->streams[0], a->lens[0]);
+		reply->len = a->lens[0];
+		return;
+	}
+	for (i = 0; i < a->n; i++)
+		a->skew[i] = i && bus->max_skew ?
+			     1 + sim_random(bus) % bus->max_skew : 0;
+	reply->len = sim_collide(a->streams, a->lens, a->skew, a->n,
+				 reply->data, sizeof(reply->data));
+	snprintf(reply->note, sizeof(reply->note), "collision of %u meters",
+		 a->total);
+}
+
+static void meter_answer(struct sim_bus *bus, struct sim_meter *m,
+			 const struct request *rq, struct answers *a,
+			 unsigned int *new_baud)
+{
+	unsigned int baud = 0;
+	unsigned int slot = a->n < ANSWERS_MAX ? a->n : ANSWERS_MAX - 1;
+	uint8_t *out = a->buf[slot];
+	int len;
+
+	len = meter_handle(bus, m, rq, out, MBUS_FRAME_MAX, &baud);
+	if (len <= 0)
+		return;
+	if (m->baud != bus->baud && !baud) {
+		if (bus->mismatch == SIM_MISMATCH_SILENT)
+			return;
+		len = garbage(bus, m, len, out);
+	}
+	if (baud)
+		*new_baud = baud;
+	a->streams[slot] = out;
+	a->lens[slot] = len;
+	a->n = slot + 1;
+	a->total++;
+}
+
+void sim_bus_request(struct sim_bus *bus, const uint8_t *frame, size_t len,
+		     unsigned int wake_run, uint64_t wake_gap_us,
+		     struct sim_reply *reply)
+{
+	static struct answers a;
+	struct request rq;
+	unsigned int i;
+
+	memset(reply, 0, sizeof(*reply));
+	reply->request_len = len < sizeof(reply->request) ? len :
+			     sizeof(reply->request);
+	memcpy(reply->request, frame, reply->request_len);
+	if (!parse_request(frame, len, &rq))
+		return;
+	a.n = 0;
+	a.total = 0;
+	for (i = 0; i < bus->nmeters; i++) {
+		struct sim_meter *m = &bus->meters[i];
+		/* a meter at another rate only hears garbage */
+		bool hears = m->baud == bus->baud ||
+			     bus->mismatch == SIM_MISMATCH_GARBAGE;
+
+		if (hears && meter_awake(m, wake_run, wake_gap_us))
+			meter_answer(bus, m, &rq, &a, &reply->new_baud);
+	}
+	if (a.n)
+		combine(bus, &a, reply);
+}
+
+bool sim_bus_rx(struct sim_bus *bus, uint8_t byte, uint64_t now_us,
+		struct sim_reply *reply)
+{
+	struct mbus_rx_event ev;
+	bool done = false;
+
+	if (!mbus_parser_pending(&bus->parser)) {
+		if (byte == 0x55) {		/* wake-up preamble */
+			bus->wake_run++;
+			bus->wake_end_us = now_us;
+			return false;
+		}
+		bus->frame_wake = bus->wake_run;
+		bus->frame_gap_us = bus->wake_run ? now_us - bus->wake_end_us
+						  : 0;
+		bus->wake_run = 0;
+	}
+	if (!mbus_parser_push(&bus->parser, byte, MBUS_RX_NORMAL))
+		return false;
+	while (mbus_parser_step(&bus->parser, false, &ev) != MBUS_EV_NEED_MORE) {
+		if (ev.type != MBUS_EV_FRAME || done)
+			continue;
+		sim_bus_request(bus, ev.data, ev.len, bus->frame_wake,
+				bus->frame_gap_us, reply);
+		done = true;
+	}
+	return done;
+}
+
+void sim_bus_flush(struct sim_bus *bus)
+{
+	struct mbus_rx_event ev;
+
+	while (mbus_parser_step(&bus->parser, true, &ev) != MBUS_EV_NEED_MORE)
+		;
+}
