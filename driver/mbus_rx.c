@@ -49,6 +49,24 @@ static bool mbus_rx_is_replica(struct mbus_port *port, const u8 *frame,
 	return len == port->tx_len && !memcmp(frame, port->tx_buf, len);
 }
 
+/*
+ * A slave answers with its own address: a request to primary address
+ * 0-250 cannot be answered by a frame carrying another one. Requests to
+ * 253 (selected slave) and 254 (everybody) may be.
+ */
+static bool mbus_rx_from_addressee(struct mbus_port *port,
+				   const struct mbus_rx_event *ev)
+{
+	unsigned int a_req, a_rsp;
+
+	if (ev->frame_type == MBUS_FRAME_TYPE_ACK ||
+	    port->tx_len < MBUS_SHORT_LEN)
+		return true;
+	a_req = port->tx_buf[port->tx_buf[0] == MBUS_FRAME_LONG_START ? 5 : 2];
+	a_rsp = ev->data[ev->frame_type == MBUS_FRAME_TYPE_SHORT ? 2 : 5];
+	return a_req > MBUS_ADDR_PRIMARY_MAX || a_req == a_rsp;
+}
+
 static void mbus_rx_frame(struct mbus_port *port, const struct mbus_rx_event *ev)
 {
 	struct mbus_window *w = &port->win;
@@ -81,6 +99,11 @@ static void mbus_rx_frame(struct mbus_port *port, const struct mbus_rx_event *ev
 	else
 		port->stats.rx_frames++;
 
+	if (waited && !mbus_rx_from_addressee(port, ev)) {
+		/* A late answer of another slave: not this reply. */
+		w->info |= MBUS_XFER_INFO_NOISE;
+		waited = false;
+	}
 	if (!waited) {
 		mbus_rx_broadcast(port, ev->data, ev->len);
 		return;

@@ -216,8 +216,19 @@ static int mbus_win_wait(struct mbus_port *port, const struct mbus_params *p,
 		spin_lock_irqsave(&port->lock, flags);
 		done = port->win.status || port->dead;
 		seq = port->win.seq;
-		got = port->win.raw_len || mbus_parser_pending(&port->parser);
-		end = got ? ktime_add_ns(port->last_rx, char_ns) : deadline;
+		/*
+		 * A frame under way may run past the deadline, until the
+		 * line is quiet for the inter-character timeout. Noise the
+		 * delimiter dropped does not end the wait for the reply.
+		 */
+		end = deadline;
+		got = mbus_parser_pending(&port->parser);
+		if (got || port->win.raw_len) {
+			ktime_t quiet = ktime_add_ns(port->last_rx, char_ns);
+
+			if (got || ktime_after(quiet, end))
+				end = quiet;
+		}
 		spin_unlock_irqrestore(&port->lock, flags);
 
 		if (done)

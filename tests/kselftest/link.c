@@ -247,6 +247,58 @@ TEST_F(bus, garbled_reply_returns_the_raw_bytes)
 	EXPECT_EQ(MBUS_XFER_INFO_NOISE, ksft_xfer_info);
 }
 
+/* Noise at once, the real reply 100 ms later: still inside the window. */
+static void slave_noise_then_rsp(int fd, const unsigned char *req, int len,
+				 void *arg)
+{
+	unsigned char buf[MBUS_FRAME_MAX];
+
+	ksft_write_all(fd, "\x00", 1);
+	usleep(100000);
+	ksft_write_all(fd, buf, rsp_ud(buf, req[2]));
+}
+
+TEST_F(bus, a_noise_byte_does_not_end_the_window_before_the_reply)
+{
+	unsigned char rx[MBUS_FRAME_MAX];
+	unsigned int status, attempts;
+	int n = sizeof(rx);
+
+	ASSERT_EQ(0, set_params(self->fd, 2, 0, 0, 0, 0));
+	self->sim = ksft_slave_fork(self->master, slave_noise_then_rsp, NULL);
+	ASSERT_EQ(0, ksft_xfer(self->fd, req_ud2, 5, rx, &n, 0, &status,
+			       &attempts));
+	EXPECT_EQ(MBUS_STATUS_FRAME, status);
+	EXPECT_EQ(1, attempts);
+	EXPECT_EQ(25, n);
+	EXPECT_EQ(MBUS_XFER_INFO_NOISE, ksft_xfer_info);
+}
+
+/* Another slave's telegram (address 9) answers a request to address 1. */
+static void slave_wrong_address(int fd, const unsigned char *req, int len,
+				void *arg)
+{
+	unsigned char buf[MBUS_FRAME_MAX];
+
+	ksft_write_all(fd, buf, rsp_ud(buf, 9));
+}
+
+TEST_F(bus, a_frame_from_another_address_is_not_the_reply)
+{
+	unsigned char rx[MBUS_FRAME_MAX];
+	unsigned int status;
+	int n = sizeof(rx);
+
+	ASSERT_EQ(0, set_params(self->fd, 0, 0, 0, 0, 0));
+	self->sim = ksft_slave_fork(self->master, slave_wrong_address, NULL);
+	ASSERT_EQ(0, ksft_xfer(self->fd, req_ud2, 5, rx, &n, 0, &status, NULL));
+	EXPECT_EQ(MBUS_STATUS_GARBLED, status);
+	EXPECT_EQ(MBUS_XFER_INFO_NOISE, ksft_xfer_info);
+	/* It is on the bus all the same: readers see it. */
+	EXPECT_EQ(25, read(self->fd, rx, sizeof(rx)));
+	EXPECT_EQ(9, rx[5]);
+}
+
 TEST_F(bus, e5_followed_at_once_by_more_bytes_is_not_an_ack)
 {
 	unsigned char rx[MBUS_FRAME_MAX];

@@ -50,6 +50,12 @@ FIXTURE_SETUP(uart)
 	ASSERT_LE(0, self->fd);
 }
 
+/* A SKIP in the setup does not stop the test body: every test asks. */
+#define SKIP_IF_NO_SIM() do {						\
+		if (self->fd < 0)					\
+			return;						\
+	} while (0)
+
 FIXTURE_TEARDOWN(uart)
 {
 	if (self->fd >= 0)
@@ -77,6 +83,7 @@ TEST_F(uart, replies_come_through_the_uart_and_a_break_ends_the_window)
 	struct mbus_stats st;
 	int len;
 
+	SKIP_IF_NO_SIM();
 	ASSERT_EQ(0, ioctl(self->fd, MBUS_IOC_SET_PARAMS, &p));
 	EXPECT_EQ(MBUS_STATUS_FRAME, req_ud2(self->fd, &len));
 	EXPECT_LT(20, len);
@@ -94,6 +101,7 @@ TEST_F(uart, send_break_holds_the_line_for_the_time_asked)
 	__u32 ms = 100;
 	long long t0 = ksft_now_us(), took;
 
+	SKIP_IF_NO_SIM();
 	ASSERT_EQ(0, ioctl(self->fd, MBUS_IOC_SEND_BREAK, &ms));
 	took = ksft_now_us() - t0;
 	TH_LOG("a 100 ms break took %lld us", took);
@@ -111,6 +119,7 @@ TEST_F(uart, the_driver_keeps_8e1_and_takes_every_standard_rate)
 	unsigned int i;
 	__u32 b;
 
+	SKIP_IF_NO_SIM();
 	for (i = 0; i < 4; i++) {
 		b = rates[i];
 		ASSERT_EQ(0, ioctl(self->fd, MBUS_IOC_SET_BAUD, &b));
