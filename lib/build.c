@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "mbus_frame.h"
-#include "build.h"
+#include "nmbus.h"
 
 /* DIF: data field (low nibble), function, storage LSB, extension. */
 #define DIF_CODING_MASK		0x0f

@@ -19,7 +19,6 @@
 
 #include "mbus_frame.h"
 #include "nmbus.h"
-#include "../lib/build.h"	/* <nmbus.h> once merged */
 
 #define SIM_METERS_MAX		1024
 #define SIM_REPLY_MAX		(2 * MBUS_FRAME_MAX)

@@ -14,7 +14,7 @@
 
 #include "kselftest_harness.h"
 
-#include "../../lib/build.h"	/* <nmbus.h> once merged */
+#include <nmbus.h>
 #include "mbus_frame.h"
 
 #define BYTES(...)	((const uint8_t[]){ __VA_ARGS__ })

@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The scan and read tools on a simulated bus: mbus-sim plays five meters
+ * on a pty (two with the same identification number and manufacturer,
+ * hex manufacturer and version bytes, a CMi1020 with a two-telegram
+ * readout), N_MBUS is attached to its slave side, and mbus-scan,
+ * mbus-read and mbus-send (static binaries in /tools) must find exactly
+ * those meters and read their values.
+ *
+ * Everything runs at 9600 Bd: every silent secondary probe costs a
+ * response window (330 bit times + 50 ms), and telling the two meters
+ * with equal IDs apart takes 255 of them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "ksft-common.h"
+
+#define TOOLS		"/tools/"
+#define OUT_MAX		65536
+
+/* The meters, and their secondary addresses IIIIIIIIMMMMVVDD. */
+static const char *const sim_meters[] = {
+	"heat,id=12345678,addr=1,man=C514,version=01,baud=9600",
+	"water,id=12345678,addr=2,man=C514,version=01,baud=9600",
+	"heat,id=87654321,addr=3,man=A5B6,version=A7,baud=9600",
+	"water,id=42,addr=4,man=SIM,version=01,baud=9600",
+	"cmi1020,id=55555555,addr=5,baud=9600",
+};
+
+static const char *const sim_secondary[] = {
+	"12345678C5140104",
+	"12345678C5140107",
+	"87654321A5B6A704",
+	"00000042", /* + SIM 01 07, completed in setup */
+	"55555555", /* + ELV 02 00 */
+};
+
+#define NMETERS	(sizeof(sim_meters) / sizeof(sim_meters[0]))
+
+FIXTURE(bus) {
+	pid_t sim;
+	int tty;
+	int index;
+	char dev[16];
+	char pty[64];
+	char secondary[NMETERS][17];
+	char out[OUT_MAX];
+};
+
+/* Start mbus-sim --pty; return its pid, the pty path in @pty. */
+static pid_t start_sim(char *pty, size_t size)
+{
+	char *argv[4 + 2 * NMETERS] = { TOOLS "mbus-sim", "--pty" };
+	char line[128];
+	int p[2], n = 2;
+	ssize_t len = 0, r;
+	pid_t pid;
+
+	for (size_t i = 0; i < NMETERS; i++) {
+		argv[n++] = "--meter";
+		argv[n++] = (char *)sim_meters[i];
+	}
+	argv[n] = NULL;
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	/* "PTY /dev/pts/N\n" */
+	while (len < (ssize_t)sizeof(line) - 1 && !memchr(line, '\n', len)) {
+		r = read(p[0], line + len, sizeof(line) - 1 - len);
+		if (r <= 0)
+			break;
+		len += r;
+	}
+	close(p[0]);
+	line[len] = '\0';
+	if (sscanf(line, "PTY %63s", pty) != 1 || strlen(pty) >= size) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	return pid;
+}
+
+FIXTURE_SETUP(bus)
+{
+	char pty[64];
+	int mfr;
+
+	ASSERT_EQ(0, ksft_mbus_load());
+	self->sim = start_sim(pty, sizeof(pty));
+	snprintf(self->pty, sizeof(self->pty), "%s", pty);
+	ASSERT_LT(0, self->sim) TH_LOG("cannot start " TOOLS "mbus-sim");
+	self->tty = open(pty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ASSERT_LE(0, self->tty) TH_LOG("open %s: %s", pty, strerror(errno));
+	self->index = ksft_mbus_attach(self->tty);
+	ASSERT_LE(0, self->index) TH_LOG("attach: %s", strerror(-self->index));
+	ASSERT_TRUE(ksft_mbus_wait_node(self->index, true, 2000));
+	snprintf(self->dev, sizeof(self->dev), "mbus%d", self->index);
+	for (size_t i = 0; i < NMETERS; i++)
+		snprintf(self->secondary[i], sizeof(self->secondary[i]), "%s",
+			 sim_secondary[i]);
+	/* 'S' 'I' 'M' and 'E' 'L' 'V' as 15-bit codes. */
+	mfr = ((('S' - 64) << 10) | (('I' - 64) << 5) | ('M' - 64));
+	snprintf(self->secondary[3] + 8, 9, "%04X0107", mfr);
+	mfr = ((('E' - 64) << 10) | (('L' - 64) << 5) | ('V' - 64));
+	snprintf(self->secondary[4] + 8, 9, "%04X0200", mfr);
+}
+
+FIXTURE_TEARDOWN(bus)
+{
+	if (self->tty >= 0) {
+		ksft_mbus_detach(self->tty);
+		close(self->tty);
+	}
+	if (self->sim > 0) {
+		kill(self->sim, SIGTERM);
+		waitpid(self->sim, NULL, 0);
+	}
+}
+
+/*
+ * Run a tool with @args (NULL-terminated, after the program name); its
+ * standard output goes to @out. Returns the exit status, or -1.
+ */
+static int run(char *out, size_t size, const char *prog, ...)
+{
+	char *argv[16] = { NULL };
+	char path[64];
+	size_t len = 0;
+	int p[2], status, n = 1;
+	ssize_t r;
+	va_list ap;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), TOOLS "%s", prog);
+	argv[0] = path;
+	va_start(ap, prog);
+	while (n < 15 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execv(path, argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (len < size - 1 && (r = read(p[0], out + len, size - 1 - len)) > 0)
+		len += (size_t)r;
+	out[len] = '\0';
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* Show what a tool printed, as TAP comments. */
+static void show(const char *what, const char *out, long long us)
+{
+	const char *p = out, *nl;
+
+	printf("# %s (%.1f s):\n", what, us / 1e6);
+	for (; *p && (nl = strchr(p, '\n')); p = nl + 1)
+		printf("#   %.*s\n", (int)(nl - p), p);
+	fflush(stdout);
+}
+
+static unsigned int count_lines(const char *s)
+{
+	unsigned int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Every line of @out names one of the meters, each meter exactly once. */
+static bool lists_exactly(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(bus) *self, const char *fmt)
+{
+	char key[64];
+	bool ok = true;
+
+	for (size_t i = 0; i < NMETERS; i++) {
+		const char *hit;
+
+		snprintf(key, sizeof(key), fmt, self->secondary[i]);
+		hit = strstr(self->out, key);
+		if (!hit || strstr(hit + 1, key)) {
+			TH_LOG("%s found %s times", self->secondary[i],
+			       hit ? "several" : "no");
+			ok = false;
+		}
+	}
+	if (count_lines(self->out) != NMETERS) {
+		TH_LOG("%u lines, %zu meters", count_lines(self->out),
+		       NMETERS);
+		ok = false;
+	}
+	if (!ok)
+		TH_LOG("output:\n%s", self->out);
+	return ok;
+}
+
+TEST_F_TIMEOUT(bus, secondary_search_finds_every_meter_with_equal_ids, 300)
+{
+	long long t0 = ksft_now_us();
+
+	ASSERT_EQ(0, run(self->out, sizeof(self->out), "mbus-scan",
+			 "--baud", "9600", "--secondary", "--json", self->dev,
+			 NULL));
+	show("mbus-scan --secondary --json", self->out, ksft_now_us() - t0);
+	EXPECT_TRUE(lists_exactly(_metadata, self, "\"secondary\":\"%s\""));
+	EXPECT_NE(NULL, strstr(self->out, "\"id\":\"00000042\","
+				 "\"manufacturer\":\"SIM\",\"version\":1,"
+				 "\"medium\":\"water\",\"medium_code\":7,"
+				 "\"primary\":4,"));
+	EXPECT_NE(NULL, strstr(self->out, "\"baud\":9600"));
+}
+
+TEST_F_TIMEOUT(bus, secondary_search_with_a_mask_finds_the_matching_meters,
+	       120)
+{
+	ASSERT_EQ(0, run(self->out, sizeof(self->out), "mbus-scan",
+			 "--baud", "9600", "--secondary=8FFFFFFFFFFFFFFF",
+			 self->dev, NULL));
+	EXPECT_EQ(1, count_lines(self->out)) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "  3 87654321A5B6A704 ")) TH_LOG(
+		"%s", self->out);
+}
+
+TEST_F_TIMEOUT(bus, primary_scan_finds_every_meter, 120)
+{
+	ASSERT_EQ(0, run(self->out, sizeof(self->out), "mbus-scan",
+			 "--baud", "9600", "--range", "0-7", "--json",
+			 self->dev, NULL));
+	EXPECT_TRUE(lists_exactly(_metadata, self, "\"secondary\":\"%s\""));
+	for (int a = 1; a <= 5; a++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "\"primary\":%d,", a);
+		EXPECT_NE(NULL, strstr(self->out, key)) TH_LOG("%s", key);
+	}
+}
+
+TEST_F_TIMEOUT(bus, primary_scan_text_has_one_line_per_meter, 120)
+{
+	long long t0 = ksft_now_us();
+
+	ASSERT_EQ(0, run(self->out, sizeof(self->out), "mbus-scan",
+			 "--baud=9600", "--range=1-5", self->dev, NULL));
+	show("mbus-scan --range=1-5", self->out, ksft_now_us() - t0);
+	EXPECT_TRUE(lists_exactly(_metadata, self, " %s "));
+	EXPECT_NE(NULL, strstr(self->out, "  1 12345678C5140104 ")) TH_LOG(
+		"%s", self->out);
+}
+
+TEST_F_TIMEOUT(bus, scan_at_all_bauds_finds_the_meters_at_their_rate, 120)
+{
+	ASSERT_EQ(0, run(self->out, sizeof(self->out), "mbus-scan",
+			 "--all-bauds", "--ud2", "--range=1-5", "--json",
+			 self->dev, NULL));
+	EXPECT_TRUE(lists_exactly(_metadata, self, "\"secondary\":\"%s\""));
+	EXPECT_EQ(NULL, strstr(self->out, "\"baud\":2400"));
+	/* The port is back at 2400 Bd, where the meters do not hear. */
+	EXPECT_EQ(1, run(self->out, sizeof(self->out), "mbus-send",
+			 "--retries=0", self->dev, "10 40 02 42 16", NULL));
+	EXPECT_STREQ("TIMEOUT\n", self->out);
+}
+
+TEST_F_TIMEOUT(bus, auto_scan_finds_every_meter, 300)
+{
+	ASSERT_EQ(0, run(self->out, sizeof(self->out), "mbus-scan",
+			 "--baud", "9600", "--auto", "--json", self->dev,
+			 NULL));
+	EXPECT_TRUE(lists_exactly(_metadata, self, "\"secondary\":\"%s\""));
+}
+
+TEST_F_TIMEOUT(bus, read_by_primary_address_gives_the_values, 60)
+{
+	ASSERT_EQ(0, run(self->out, sizeof(self->out), "mbus-read",
+			 "--baud", "9600", self->dev, "1", NULL));
+	EXPECT_EQ(1, count_lines(self->out));
+	EXPECT_NE(NULL, strstr(self->out, "\"id\":\"12345678\""));
+	EXPECT_NE(NULL, strstr(self->out, "\"medium\":\"heat")) TH_LOG(
+		"%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "456.789")) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "\"more_records_follow\":false"));
+}
+
+TEST_F_TIMEOUT(bus, read_by_secondary_address_selects_the_meter, 60)
+{
+	ASSERT_EQ(0, run(self->out, sizeof(self->out), "mbus-read", "--nke",
+			 "--baud", "9600", self->dev, "12345678C5140107",
+			 NULL));
+	EXPECT_EQ(1, count_lines(self->out));
+	EXPECT_NE(NULL, strstr(self->out, "\"medium_code\":7")) TH_LOG(
+		"%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "123.456")) TH_LOG("%s", self->out);
+}
+
+TEST_F_TIMEOUT(bus, read_follows_a_multi_telegram_readout, 60)
+{
+	ASSERT_EQ(0, run(self->out, sizeof(self->out), "mbus-read", "--nke",
+			 "--baud", "9600", self->dev, "5", NULL));
+	EXPECT_EQ(2, count_lines(self->out)) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "\"more_records_follow\":true"));
+	EXPECT_NE(NULL, strstr(self->out, "\"more_records_follow\":false"));
+}
+
+TEST_F_TIMEOUT(bus, read_by_wildcard_address_follows_the_telegrams, 60)
+{
+	ASSERT_EQ(0, run(self->out, sizeof(self->out), "mbus-read",
+			 "--baud", "9600", self->dev, "55555555FFFFFFFF",
+			 NULL));
+	EXPECT_EQ(2, count_lines(self->out)) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "\"more_records_follow\":true"));
+	EXPECT_NE(NULL, strstr(self->out, "\"more_records_follow\":false"));
+}
+
+TEST_F_TIMEOUT(bus, read_by_an_ambiguous_mask_fails, 120)
+{
+	EXPECT_EQ(1, run(self->out, sizeof(self->out), "mbus-read",
+			 "--baud", "9600", self->dev, "12345678FFFFFFFF",
+			 NULL));
+	EXPECT_STREQ("", self->out);
+}
+
+TEST_F_TIMEOUT(bus, read_of_an_absent_meter_fails, 60)
+{
+	EXPECT_EQ(1, run(self->out, sizeof(self->out), "mbus-read",
+			 "--baud", "9600", "--retries", "0", self->dev, "9",
+			 NULL));
+	EXPECT_STREQ("", self->out);
+}
+
+TEST_F_TIMEOUT(bus, read_formats_xml, 60)
+{
+	ASSERT_EQ(0, run(self->out, sizeof(self->out), "mbus-read",
+			 "--baud", "9600", "--format=xml", self->dev, "3",
+			 NULL));
+	EXPECT_NE(NULL, strstr(self->out, "<MBusData>")) TH_LOG("%s",
+								 self->out);
+	EXPECT_NE(NULL, strstr(self->out, "87654321"));
+}
+
+TEST_F_TIMEOUT(bus, send_prints_the_status_and_the_reply, 60)
+{
+	ASSERT_EQ(0, run(self->out, sizeof(self->out), "mbus-send",
+			 "--baud", "9600", self->dev, "10 40 02 42 16", NULL));
+	EXPECT_STREQ("ACK E5\n", self->out);
+	EXPECT_EQ(1, run(self->out, sizeof(self->out), "mbus-send",
+			 "--retries=0", self->dev, "104009", "4916", NULL));
+	EXPECT_STREQ("TIMEOUT\n", self->out);
+	ASSERT_EQ(0, run(self->out, sizeof(self->out), "mbus-send",
+			 "--no-reply", self->dev, "10 40 FF 3F 16", NULL));
+	EXPECT_STREQ("NONE\n", self->out);
+}
+
+TEST_F_TIMEOUT(bus, device_can_be_named_by_number_path_or_tty, 60)
+{
+	char num[16], path[32];
+
+	snprintf(num, sizeof(num), "%d", self->index);
+	snprintf(path, sizeof(path), "/dev/mbus%d", self->index);
+	EXPECT_EQ(0, run(self->out, sizeof(self->out), "mbus-send",
+			 "--baud", "9600", num, "10 40 02 42 16", NULL));
+	EXPECT_STREQ("ACK E5\n", self->out);
+	EXPECT_EQ(0, run(self->out, sizeof(self->out), "mbus-send",
+			 path, "10 40 02 42 16", NULL));
+	EXPECT_STREQ("ACK E5\n", self->out);
+	EXPECT_EQ(0, run(self->out, sizeof(self->out), "mbus-send",
+			 self->pty, "10 40 02 42 16", NULL));
+	EXPECT_STREQ("ACK E5\n", self->out);
+}
+
+TEST_HARNESS_MAIN

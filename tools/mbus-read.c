@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * mbus-read - read a meter's data
+ *
+ * REQ_UD2 to a primary or secondary address, following multi-telegram
+ * readouts (DIF 1F) with the FCB the kernel manages, and prints every
+ * telegram decoded by libnmbus: JSON (default), libmbus XML or text.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nmbus.h>
+
+#include "tools-common.h"
+
+#define TELEGRAMS_DEFAULT	16
+#define TELEGRAMS_MAX		64
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [OPTIONS] DEVICE ADDRESS\n"
+		"\n"
+		"Read the meter at ADDRESS on the M-Bus of DEVICE (0, mbus0,\n"
+		"/dev/mbus0 or the tty N_MBUS is attached to) with REQ_UD2 and\n"
+		"print its data: one JSON object per telegram and line by\n"
+		"default. ADDRESS is a primary address (0-250, 254) or a secondary\n"
+		"address of 16 hex digits IIIIIIIIMMMMVVDD (F = any: exactly one\n"
+		"meter must match; the kernel selects it). While a telegram ends\n"
+		"with DIF 1F (more records follow) the next one is requested,\n"
+		"the FCB toggled.\n"
+		"\n"
+		"Options:\n"
+		"  -n, --nke             send SND_NKE first (link reset: the first\n"
+		"                        telegram of the readout)\n"
+		"  -p, --profile=NAME    settings of a device that needs care:\n"
+		"                        baud rate, wake-up preamble, retries,\n"
+		"                        timeout ('list' lists them)\n"
+		"  -b, --baud=B          set the port to B baud first\n"
+		"  -R, --retries=N       retries of each request (0-5)\n"
+		"  -m, --max-telegrams=N read at most N telegrams (default %d)\n"
+		"  -f, --format=FMT      json (default), xml, xml-normalized\n"
+		"                        (rscada/libmbus layouts) or text\n"
+		"  -h, --help            show this help and exit\n"
+		"  -v, --version         show the version and exit\n"
+		"\n"
+		"Exit status: 0 if every telegram was read and decoded, 1 on\n"
+		"failure (no answer, collision, undecodable data), 2 on bad\n"
+		"usage.\n",
+		get_prog_name(), TELEGRAMS_DEFAULT);
+}
+
+static const struct {
+	const char *name;
+	enum nmbus_format format;
+} formats[] = {
+	{ "json", NMBUS_FORMAT_JSON },
+	{ "xml", NMBUS_FORMAT_XML },
+	{ "xml-normalized", NMBUS_FORMAT_XML_NORMALIZED },
+	{ "text", NMBUS_FORMAT_TEXT },
+};
+
+static enum nmbus_format parse_format(const char *s)
+{
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (!strcmp(s, formats[i].name))
+			return formats[i].format;
+	die_usage("unknown format '%s'", s);
+}
+
+static void list_profiles(void)
+{
+	const struct nmbus_profile *p;
+
+	for (unsigned int i = 0; (p = nmbus_profile_get(i)); i++)
+		printf("%-10s %5u Bd, %u wake-up bytes, %u ms: %s\n",
+		       p->name, p->baud, p->wakeup_bytes, p->wakeup_delay_ms,
+		       p->description);
+}
+
+struct read_state {
+	enum nmbus_format format;
+	bool bad;		/* a telegram did not decode */
+};
+
+static int on_telegram(const uint8_t *buf, size_t len, unsigned int index,
+		       void *arg)
+{
+	struct nmbus_record records[NMBUS_MAX_RECORDS];
+	struct read_state *st = arg;
+	struct nmbus_frame f;
+
+	if (nmbus_decode(&f, buf, len, records, NMBUS_MAX_RECORDS)) {
+		print_error("telegram %u: byte %u: %s", index + 1,
+			    f.error.offset, nmbus_strerror(f.error.code));
+		st->bad = true;
+	}
+	if (nmbus_frame_print(&f, st->format, stdout) < 0)
+		die_perror("write");
+	if (st->format == NMBUS_FORMAT_JSON)
+		putchar('\n');
+	fflush(stdout);
+	return 0;
+}
+
+/* The meters a wildcard search found: the first, and how many. */
+struct resolve {
+	struct nmbus_scan_result first;
+	unsigned int n;
+};
+
+static int on_match(const struct nmbus_scan_result *r, void *arg)
+{
+	struct resolve *res = arg;
+
+	if (!res->n++)
+		res->first = *r;
+	return res->n > 1;	/* two are enough to give up */
+}
+
+static bool has_wildcard(const uint8_t *sec)
+{
+	for (int i = 0; i < 4; i++)
+		if ((sec[i] & 0x0f) == 0x0f || (sec[i] & 0xf0) == 0xf0)
+			return true;
+	return sec[4] == 0xff || sec[5] == 0xff || sec[6] == 0xff ||
+	       sec[7] == 0xff;
+}
+
+/*
+ * A mask with wildcards: find the one meter it matches and use its full
+ * address, so the kernel keeps it selected across the telegrams of a
+ * readout (a wildcard selection is made again before every request,
+ * which restarts the meter's readout).
+ */
+static void resolve_mask(struct nmbus_dev *dev, const char *s, uint8_t *sec)
+{
+	struct resolve res = { .n = 0 };
+	struct nmbus_scan scan = {
+		.read_retries = 2,
+		.cb = on_match,
+		.arg = &res,
+	};
+
+	if (nmbus_scan_secondary(dev, sec, &scan) < 0 && errno != ECANCELED)
+		die_perror("search %s", s);
+	if (!res.n)
+		die("%s: no meter matches", s);
+	if (res.n > 1 || res.first.status == NMBUS_STATUS_GARBLED)
+		die("%s: several meters match; give more digits", s);
+	if (res.first.status == NMBUS_STATUS_FRAME)
+		memcpy(sec, res.first.secaddr, NMBUS_SECADDR_LEN);
+}
+
+/* ADDRESS: a primary address, or 16 hex digits (@sec filled). */
+static int parse_address(const char *s, uint8_t *sec)
+{
+	unsigned long a;
+
+	if (strlen(s) == NMBUS_SECADDR_STRLEN) {
+		if (nmbus_secaddr_parse(s, sec))
+			die_usage("bad secondary address '%s'", s);
+		return -1;
+	}
+	if (!parse_uint(s, 254, &a) || (a > 250 && a != 254))
+		die_usage("bad address '%s': 0-250, 254 or 16 hex digits", s);
+	return (int)a;
+}
+
+static void bind_address(struct nmbus_dev *dev, const char *s, int primary,
+			 uint8_t *sec)
+{
+	if (primary >= 0) {
+		if (nmbus_dev_set_primary(dev, (uint8_t)primary))
+			die_perror("bind to %s", s);
+		return;
+	}
+	if (has_wildcard(sec))
+		resolve_mask(dev, s, sec);
+	if (nmbus_dev_set_secondary(dev, sec))
+		die_perror("bind to %s", s);
+}
+
+static void apply_profile(struct nmbus_dev *dev,
+			  const struct nmbus_profile *p)
+{
+	struct nmbus_dev_params params;
+
+	nmbus_dev_get_params(dev, &params);
+	params.wakeup_bytes = p->wakeup_bytes;
+	params.wakeup_delay_us = p->wakeup_delay_ms * 1000u;
+	params.retries = p->retries;
+	params.response_timeout_us = p->timeout_ms * 1000u;
+	if (p->baud && nmbus_dev_get_baud(dev) != p->baud &&
+	    nmbus_dev_set_baud(dev, p->baud))
+		die_perror("set baud rate %u", p->baud);
+	if (nmbus_dev_set_params(dev, &params))
+		die_perror("profile %s", p->name);
+}
+
+/* SND_NKE to the bound meter; it must acknowledge. */
+static void send_nke(struct nmbus_dev *dev)
+{
+	uint8_t tx[8], rx[NMBUS_FRAME_MAX];
+	int len = nmbus_build_snd_nke(tx, sizeof(tx), 0);
+	int st;
+
+	st = nmbus_dev_xfer(dev, tx, (size_t)len, NMBUS_XFER_ADDRESSED, rx,
+			    sizeof(rx), NULL);
+	if (st < 0)
+		die_perror("SND_NKE");
+	if (st != NMBUS_STATUS_ACK)
+		die("SND_NKE: %s", nmbus_status_name(st));
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "nke", no_argument, NULL, 'n' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "baud", required_argument, NULL, 'b' },
+		{ "retries", required_argument, NULL, 'R' },
+		{ "max-telegrams", required_argument, NULL, 'm' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct read_state st = { .format = NMBUS_FORMAT_JSON };
+	const struct nmbus_profile *profile = NULL;
+	unsigned long baud = 0, retries = 6, max = TELEGRAMS_DEFAULT;
+	uint8_t sec[NMBUS_SECADDR_LEN];
+	struct nmbus_dev *dev;
+	bool nke = false;
+	int c, n, primary;
+
+	while ((c = getopt_long(argc, argv, "np:b:R:m:f:hv", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			nke = true;
+			break;
+		case 'p':
+			if (!strcmp(optarg, "list")) {
+				list_profiles();
+				return EXIT_OK;
+			}
+			profile = nmbus_profile_find(optarg);
+			if (!profile)
+				die_usage("unknown profile '%s'", optarg);
+			break;
+		case 'b':
+			if (!parse_uint(optarg, 38400, &baud) ||
+			    nmbus_baud_to_ci((unsigned int)baud) < 0)
+				die_usage("bad baud rate '%s'", optarg);
+			break;
+		case 'R':
+			if (!parse_uint(optarg, 5, &retries))
+				die_usage("retries must be 0 to 5");
+			break;
+		case 'm':
+			if (!parse_uint(optarg, TELEGRAMS_MAX, &max) || !max)
+				die_usage("max-telegrams must be 1 to %d",
+					  TELEGRAMS_MAX);
+			break;
+		case 'f':
+			st.format = parse_format(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'v':
+			print_version();
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2)
+		die_usage("expected DEVICE and ADDRESS");
+
+	primary = parse_address(argv[optind + 1], sec);
+	dev = nmbus_dev_open(argv[optind]);
+	if (!dev)
+		die_perror("%s", argv[optind]);
+	if (profile)
+		apply_profile(dev, profile);
+	if (baud && nmbus_dev_set_baud(dev, (unsigned int)baud))
+		die_perror("set baud rate %lu", baud);
+	if (retries <= 5 && nmbus_dev_set_retries(dev, (unsigned int)retries))
+		die_perror("set retries");
+	bind_address(dev, argv[optind + 1], primary, sec);
+	if (nke)
+		send_nke(dev);
+
+	n = nmbus_read_telegrams(dev, (unsigned int)max, on_telegram, &st);
+	if (n < 0) {
+		if (errno == ETIMEDOUT)
+			print_error("%s: no answer", argv[optind + 1]);
+		else if (errno == EIO)
+			print_error("%s: garbled answer (several meters?)",
+				    argv[optind + 1]);
+		else
+			print_perror("%s", argv[optind + 1]);
+	}
+	nmbus_dev_close(dev);
+	return n > 0 && !st.bad ? EXIT_OK : EXIT_FAIL;
+}

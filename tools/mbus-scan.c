@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * mbus-scan - find the meters on an M-Bus
+ *
+ * A primary scan (SND_NKE to each address), a secondary search (selection
+ * by secondary address, collisions resolved digit by digit), or both, at
+ * one or every baud rate; one line per meter, as text or JSON.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nmbus.h>
+
+#include "tools-common.h"
+
+static const unsigned int all_bauds[] = {
+	300, 600, 1200, 2400, 4800, 9600, 19200, 38400
+};
+
+#define SEEN_MAX	1024
+
+struct opts {
+	unsigned int first, last;
+	unsigned int retries;
+	unsigned int baud;
+	bool all_bauds;
+	bool secondary;
+	bool auto_mode;
+	bool json;
+	bool ud2;
+	const char *mask;
+	/* meters printed, to print each once (--auto) */
+	uint8_t seen[SEEN_MAX][NMBUS_SECADDR_LEN];
+	unsigned int nseen;
+	unsigned int printed;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [OPTIONS] DEVICE\n"
+		"\n"
+		"Find the meters on the M-Bus of DEVICE (0, mbus0, /dev/mbus0 or\n"
+		"the tty N_MBUS is attached to) and print one line per meter:\n"
+		"primary address, secondary address (IIIIIIIIMMMMVVDD), manufacturer,\n"
+		"version, baud rate and medium. The default is a primary scan of\n"
+		"addresses 0 to 250: SND_NKE to each, then REQ_UD2 to every\n"
+		"address that answered.\n"
+		"\n"
+		"Options:\n"
+		"  -r, --range=A-B       primary addresses A to B (default 0-250)\n"
+		"  -R, --retries=N       retries per primary address (default 0)\n"
+		"  -u, --ud2             probe with REQ_UD2 instead of SND_NKE\n"
+		"  -s, --secondary[=MASK] secondary search instead, of the meters\n"
+		"                        matching MASK (16 hex digits, F = any;\n"
+		"                        default all)\n"
+		"  -a, --auto            secondary search; then a primary scan only\n"
+		"                        if it found no meter or could not tell\n"
+		"                        meters apart\n"
+		"  -b, --baud=B          scan at B baud (the port is left at B)\n"
+		"  -A, --all-bauds       scan at 300, 600, ... 38400 baud in turn,\n"
+		"                        then restore the port's rate\n"
+		"  -j, --json            one JSON object per meter and line: id,\n"
+		"                        manufacturer, version, medium, medium_code,\n"
+		"                        primary, secondary, baud\n"
+		"  -h, --help            show this help and exit\n"
+		"  -v, --version         show the version and exit\n"
+		"\n"
+		"Exit status: 0 if the scan ran (even if it found nothing), 1 on\n"
+		"failure, 2 on bad usage.\n",
+		get_prog_name());
+}
+
+static void parse_range(const char *s, struct opts *o)
+{
+	unsigned long a, b;
+	char buf[32], *dash;
+
+	if (strlen(s) >= sizeof(buf))
+		die_usage("bad range '%s'", s);
+	strcpy(buf, s);
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash = '\0';
+	if (!parse_uint(buf, 250, &a))
+		die_usage("bad range '%s'", s);
+	b = a;
+	if (dash && !parse_uint(dash + 1, 250, &b))
+		die_usage("bad range '%s'", s);
+	if (a > b)
+		die_usage("bad range '%s'", s);
+	o->first = (unsigned int)a;
+	o->last = (unsigned int)b;
+}
+
+static bool seen(struct opts *o, const uint8_t *sec)
+{
+	for (unsigned int i = 0; i < o->nseen; i++)
+		if (!memcmp(o->seen[i], sec, NMBUS_SECADDR_LEN))
+			return true;
+	if (o->nseen < SEEN_MAX)
+		memcpy(o->seen[o->nseen++], sec, NMBUS_SECADDR_LEN);
+	return false;
+}
+
+static void print_json(const struct nmbus_scan_result *r, const char *sec)
+{
+	const struct nmbus_header *h = &r->header;
+	char mfr[4];
+
+	if (r->status != NMBUS_STATUS_FRAME) {
+		printf("{\"id\":null,\"manufacturer\":null,\"version\":null,"
+		       "\"medium\":null,\"medium_code\":null,");
+	} else {
+		printf("{\"id\":\"%08X\",\"manufacturer\":\"%s\","
+		       "\"version\":%u,\"medium\":\"%s\",\"medium_code\":%u,",
+		       (unsigned int)h->id,
+		       nmbus_manufacturer_str(h->manufacturer, mfr),
+		       h->version, nmbus_medium_name(h->medium), h->medium);
+	}
+	if (r->primary == 253)
+		printf("\"primary\":null,");
+	else
+		printf("\"primary\":%u,", r->primary);
+	printf("\"secondary\":\"%s\",\"baud\":%u", sec, r->baud);
+	if (r->status == NMBUS_STATUS_GARBLED)
+		printf(",\"collision\":true");
+	printf("}\n");
+}
+
+static void print_text(const struct nmbus_scan_result *r, const char *sec)
+{
+	const struct nmbus_header *h = &r->header;
+	char prim[8] = "-", mfr[4] = "-";
+
+	if (r->primary != 253)
+		snprintf(prim, sizeof(prim), "%u", r->primary);
+	if (r->status == NMBUS_STATUS_GARBLED) {
+		printf("%3s %s collision: several meters answer\n", prim, sec);
+		return;
+	}
+	if (r->status != NMBUS_STATUS_FRAME) {
+		printf("%3s %s present, no data\n", prim, sec);
+		return;
+	}
+	printf("%3s %s %s %02X %5u %s\n", prim, sec,
+	       nmbus_manufacturer_str(h->manufacturer, mfr), h->version,
+	       r->baud, nmbus_medium_name(h->medium));
+}
+
+static int on_result(const struct nmbus_scan_result *r, void *arg)
+{
+	struct opts *o = arg;
+	char sec[NMBUS_SECADDR_STRLEN + 1] = "-";
+
+	if (r->status == NMBUS_STATUS_FRAME || r->status == NMBUS_STATUS_ACK)
+		nmbus_secaddr_format(r->secaddr, sec, sizeof(sec));
+	if (r->status == NMBUS_STATUS_GARBLED && r->primary == 253)
+		nmbus_secaddr_format(r->secaddr, sec, sizeof(sec));
+	if (r->status == NMBUS_STATUS_FRAME && seen(o, r->secaddr))
+		return 0;
+	if (o->json)
+		print_json(r, sec);
+	else
+		print_text(r, sec);
+	fflush(stdout);
+	o->printed++;
+	return 0;
+}
+
+/* One scan at the current rate; false on failure. */
+static bool scan_once(struct nmbus_dev *dev, struct opts *o)
+{
+	struct nmbus_scan scan = {
+		.flags = o->ud2 ? NMBUS_SCAN_UD2 : 0,
+		.retries = o->retries,
+		.read_retries = 2,
+		.cb = on_result,
+		.arg = o,
+	};
+	uint8_t mask[NMBUS_SECADDR_LEN];
+
+	if (o->secondary || o->auto_mode) {
+		if (nmbus_secaddr_parse(o->mask ? o->mask : "FFFFFFFFFFFFFFFF",
+					mask))
+			die_usage("bad mask '%s'", o->mask);
+		if (nmbus_scan_secondary(dev, mask, &scan) < 0) {
+			print_perror("secondary search");
+			return false;
+		}
+		if (o->secondary || (scan.found && !scan.collisions))
+			return true;
+	}
+	if (nmbus_scan_primary(dev, o->first, o->last, &scan) < 0) {
+		print_perror("primary scan");
+		return false;
+	}
+	return true;
+}
+
+static void set_baud(struct nmbus_dev *dev, unsigned int baud)
+{
+	if (nmbus_dev_set_baud(dev, baud))
+		die_perror("set baud rate %u", baud);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "range", required_argument, NULL, 'r' },
+		{ "retries", required_argument, NULL, 'R' },
+		{ "ud2", no_argument, NULL, 'u' },
+		{ "secondary", optional_argument, NULL, 's' },
+		{ "auto", no_argument, NULL, 'a' },
+		{ "baud", required_argument, NULL, 'b' },
+		{ "all-bauds", no_argument, NULL, 'A' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct opts o = { .last = 250 };
+	struct nmbus_dev *dev;
+	unsigned long v;
+	unsigned int old_baud;
+	bool ok = true;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "r:R:us::ab:Ajhv", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			parse_range(optarg, &o);
+			break;
+		case 'R':
+			if (!parse_uint(optarg, 5, &v))
+				die_usage("retries must be 0 to 5");
+			o.retries = (unsigned int)v;
+			break;
+		case 'u':
+			o.ud2 = true;
+			break;
+		case 's':
+			o.secondary = true;
+			o.mask = optarg;
+			break;
+		case 'a':
+			o.auto_mode = true;
+			break;
+		case 'b':
+			if (!parse_uint(optarg, 38400, &v) ||
+			    nmbus_baud_to_ci((unsigned int)v) < 0)
+				die_usage("bad baud rate '%s'", optarg);
+			o.baud = (unsigned int)v;
+			break;
+		case 'A':
+			o.all_bauds = true;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'v':
+			print_version();
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	/* "--secondary MASK" as two words. */
+	if (o.secondary && !o.mask && argc - optind == 2 &&
+	    strlen(argv[optind]) == NMBUS_SECADDR_STRLEN)
+		o.mask = argv[optind++];
+	if (argc - optind != 1)
+		die_usage("expected one DEVICE");
+	if (o.secondary && o.auto_mode)
+		die_usage("--secondary and --auto exclude each other");
+	if (o.baud && o.all_bauds)
+		die_usage("--baud and --all-bauds exclude each other");
+	if (o.mask) {
+		uint8_t mask[NMBUS_SECADDR_LEN];
+
+		if (nmbus_secaddr_parse(o.mask, mask))
+			die_usage("bad mask '%s': 16 hex digits expected",
+				  o.mask);
+	}
+
+	dev = nmbus_dev_open(argv[optind]);
+	if (!dev)
+		die_perror("%s", argv[optind]);
+	if (o.baud)
+		set_baud(dev, o.baud);
+	if (!o.all_bauds) {
+		ok = scan_once(dev, &o);
+	} else {
+		old_baud = nmbus_dev_get_baud(dev);
+		for (size_t i = 0; ok && i < sizeof(all_bauds) /
+					       sizeof(all_bauds[0]); i++) {
+			set_baud(dev, all_bauds[i]);
+			ok = scan_once(dev, &o);
+		}
+		if (old_baud)
+			set_baud(dev, old_baud);
+	}
+	nmbus_dev_close(dev);
+	return ok ? EXIT_OK : EXIT_FAIL;
+}
