@@ -13,6 +13,7 @@
 #include <linux/spinlock.h>
 #include <linux/tty.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <uapi/linux/mbus.h>
 
 #include "mbus_frame.h"
@@ -21,6 +22,8 @@
 #define MBUS_DEFAULT_BAUD	2400
 #define MBUS_DEFAULT_RETRIES	2
 #define MBUS_RXQ_LEN		8	/* frames queued per open file */
+
+#define MBUS_NL_RING_LEN	32	/* netlink events queued per port */
 
 /* A byte on the wire: start bit, 8 data bits, parity, stop bit. */
 #define MBUS_BITS_PER_CHAR	11
@@ -93,6 +96,32 @@ struct mbus_bus {
 };
 
 /**
+ * struct mbus_nl_event - a netlink event waiting to be sent
+ * @cmd: MBUS_CMD_ of the event.
+ * @len: bytes in @data (frames, garbled windows).
+ * @line_err: MBUS_LINE_ERR_ bits (LINE_ERR).
+ * @ts: CLOCK_REALTIME when it happened, ns.
+ * @data: the frame or the bytes.
+ */
+struct mbus_nl_event {
+	u8 cmd;
+	u16 len;
+	u32 line_err;
+	u64 ts;
+	u8 data[MBUS_FRAME_MAX];
+};
+
+/*
+ * Events of one port on their way to the "events" multicast group: filled
+ * under mbus_port.lock (never allocating), emptied by mbus_port.nl_work.
+ */
+struct mbus_nl_ring {
+	unsigned int head;
+	unsigned int count;
+	struct mbus_nl_event ev[MBUS_NL_RING_LEN];
+};
+
+/**
  * struct mbus_port - one tty with N_MBUS attached, seen as /dev/mbusN
  *
  * The port is created by the ldisc open and lives until the last reference
@@ -110,7 +139,8 @@ struct mbus_port {
 
 	/*
 	 * Protects everything the receive path touches: @tty, @dead, @baud,
-	 * @parser, @last_rx, @win, @files and the files' queues, @stats.
+	 * @parser, @last_rx, @win, @files and the files' queues, @stats,
+	 * @nl_ring; also @defaults.
 	 * Taken in receive_buf (process context, never sleeps); irqsave
 	 * because write_wakeup may run in interrupt context.
 	 */
@@ -143,6 +173,16 @@ struct mbus_port {
 
 	/* statistics, under @lock */
 	struct mbus_stats stats;
+
+	/* parameters newly opened files start with, under @lock */
+	struct mbus_params defaults;
+
+	/*
+	 * netlink events (mbus_netlink.c): @nl_ring under @lock, sent by
+	 * @nl_work; the ldisc close cancels it before the port can go.
+	 */
+	struct mbus_nl_ring nl_ring;
+	struct work_struct nl_work;
 };
 
 /* An exchange's outcome. */
@@ -164,12 +204,26 @@ int mbus_addressed_transact(struct mbus_port *port,
 			    const struct mbus_addr *addr, u32 flags,
 			    struct mbus_result *res);
 
+/* mbus_cdev.c */
+bool mbus_baud_valid(u32 baud);
+int mbus_params_check(const struct mbus_params *p);
+
 /* mbus_main.c */
 bool mbus_port_dead(struct mbus_port *port);
 void mbus_port_put(struct mbus_port *port);
 struct mbus_port *mbus_port_get(unsigned int minor);
+struct mbus_port *mbus_port_get_next(unsigned int *minor);
 int mbus_line_set_baud(struct mbus_port *port, u32 baud);
 extern const struct file_operations mbus_fops;
+
+/* mbus_netlink.c */
+int mbus_nl_init(void);
+void mbus_nl_exit(void);
+void mbus_nl_port_init(struct mbus_port *port);
+void mbus_nl_port_new(struct mbus_port *port);
+void mbus_nl_port_del(struct mbus_port *port);
+void mbus_nl_event(struct mbus_port *port, u8 cmd, const u8 *data,
+		   unsigned int len, u32 line_err);
 
 /* mbus_rx.c */
 void mbus_rx_flush(struct mbus_port *port);

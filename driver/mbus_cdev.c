@@ -17,7 +17,13 @@
 #include "compat.h"
 #include "mbus.h"
 
-static bool mbus_baud_valid(u32 baud)
+/**
+ * mbus_baud_valid() - whether @baud is one of the eight M-Bus rates
+ * @baud: bits per second
+ *
+ * Return: true for 300, 600, 1200, 2400, 4800, 9600, 19200 and 38400.
+ */
+bool mbus_baud_valid(u32 baud)
 {
 	switch (baud) {
 	case 300: case 600: case 1200: case 2400:
@@ -49,9 +55,9 @@ static int mbus_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	}
 	mf->port = port;
-	mbus_default_params(&mf->params);
 
 	spin_lock_irqsave(&port->lock, flags);
+	mf->params = port->defaults;
 	list_add_tail(&mf->node, &port->files);
 	spin_unlock_irqrestore(&port->lock, flags);
 
@@ -207,6 +213,26 @@ static __poll_t mbus_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
+/**
+ * mbus_params_check() - validate link-layer parameters from user space
+ * @p: the parameters (MBUS_IOC_SET_PARAMS, or the port defaults netlink sets)
+ *
+ * Return: 0, or -EINVAL for a value out of range, an unknown flag or a
+ * reserved member that is not zero.
+ */
+int mbus_params_check(const struct mbus_params *p)
+{
+	if (p->reserved0 || !mbus_zeroed(p->reserved, sizeof(p->reserved)) ||
+	    p->flags & ~MBUS_PARAM_FLAGS_ALL ||
+	    p->retries > MBUS_RETRIES_MAX ||
+	    p->wakeup_bytes > MBUS_WAKEUP_BYTES_MAX ||
+	    p->response_timeout_us > MBUS_TIMEOUT_US_MAX ||
+	    p->char_timeout_us > MBUS_TIMEOUT_US_MAX ||
+	    p->wakeup_delay_us > MBUS_TIMEOUT_US_MAX)
+		return -EINVAL;
+	return 0;
+}
+
 static int mbus_ioc_set_params(struct mbus_file *mf, void __user *argp)
 {
 	struct mbus_params p;
@@ -214,13 +240,7 @@ static int mbus_ioc_set_params(struct mbus_file *mf, void __user *argp)
 
 	if (copy_from_user(&p, argp, sizeof(p)))
 		return -EFAULT;
-	if (p.reserved0 || !mbus_zeroed(p.reserved, sizeof(p.reserved)) ||
-	    p.flags & ~MBUS_PARAM_FLAGS_ALL ||
-	    p.retries > MBUS_RETRIES_MAX ||
-	    p.wakeup_bytes > MBUS_WAKEUP_BYTES_MAX ||
-	    p.response_timeout_us > MBUS_TIMEOUT_US_MAX ||
-	    p.char_timeout_us > MBUS_TIMEOUT_US_MAX ||
-	    p.wakeup_delay_us > MBUS_TIMEOUT_US_MAX)
+	if (mbus_params_check(&p))
 		return -EINVAL;
 	spin_lock_irqsave(&mf->port->lock, flags);
 	mf->params = p;

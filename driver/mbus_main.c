@@ -110,6 +110,7 @@ static struct mbus_stat_attr mbus_stat_attrs[] = {
 	MBUS_STAT(rx_bytes),
 	MBUS_STAT(char_timeouts),
 	MBUS_STAT(rx_dropped),
+	MBUS_STAT(events_dropped),
 };
 
 /* Filled from mbus_stat_attrs at module init. */
@@ -154,6 +155,29 @@ struct mbus_port *mbus_port_get(unsigned int minor)
 	port = idr_find(&mbus_idr, minor);
 	if (port)
 		kref_get(&port->kref);
+	mutex_unlock(&mbus_idr_lock);
+	return port;
+}
+
+/**
+ * mbus_port_get_next() - the live port with the lowest minor >= *@minor
+ * @minor: where to start; set to the minor of the port found
+ *
+ * For walking every port (the netlink dump). Return: the port with a
+ * reference taken (drop it with mbus_port_put()), or NULL past the last.
+ */
+struct mbus_port *mbus_port_get_next(unsigned int *minor)
+{
+	struct mbus_port *port;
+	int id = *minor;
+
+	mutex_lock(&mbus_idr_lock);
+	/* Skips the NULL of a port still being attached. */
+	port = idr_get_next(&mbus_idr, &id);
+	if (port) {
+		kref_get(&port->kref);
+		*minor = id;
+	}
 	mutex_unlock(&mbus_idr_lock);
 	return port;
 }
@@ -206,6 +230,8 @@ static struct mbus_port *mbus_port_alloc(struct tty_struct *tty)
 	port->last_rx = ktime_get();
 	port->tty = tty;
 	port->baud = MBUS_DEFAULT_BAUD;
+	mbus_default_params(&port->defaults);
+	mbus_nl_port_init(port);
 	strscpy(port->tty_name, tty_name(tty), sizeof(port->tty_name));
 	return port;
 }
@@ -282,6 +308,7 @@ static int mbus_ldisc_open(struct tty_struct *tty)
 	mutex_lock(&mbus_idr_lock);
 	idr_replace(&mbus_idr, port, index);
 	mutex_unlock(&mbus_idr_lock);
+	mbus_nl_port_new(port);
 	return 0;
 
 err_idr:
@@ -316,6 +343,9 @@ static void mbus_ldisc_close(struct tty_struct *tty)
 	port->tty = NULL;
 	spin_unlock_irqrestore(&port->lock, flags);
 	mutex_unlock(&port->bus_lock);
+
+	/* Sends what the events work had left, then PORT_DEL; stops it. */
+	mbus_nl_port_del(port);
 
 	tty->disc_data = NULL;
 	mbus_port_put(port);
@@ -411,14 +441,21 @@ static int __init mbus_init(void)
 	if (err)
 		goto err_cdev;
 
+	/* The family exists before any port can send an event. */
+	err = mbus_nl_init();
+	if (err)
+		goto err_class;
+
 	mbus_ldisc.num = ldisc;
 	err = tty_register_ldisc(&mbus_ldisc);
 	if (err) {
 		pr_err("cannot register line discipline %d: %d\n", ldisc, err);
-		goto err_class;
+		goto err_nl;
 	}
 	return 0;
 
+err_nl:
+	mbus_nl_exit();
 err_class:
 	class_unregister(&mbus_class);
 err_cdev:
@@ -430,7 +467,9 @@ err_region:
 
 static void __exit mbus_exit(void)
 {
+	/* No port is left (each held the module): no event can come. */
 	tty_unregister_ldisc(&mbus_ldisc);
+	mbus_nl_exit();
 	class_unregister(&mbus_class);
 	cdev_del(&mbus_cdev);
 	unregister_chrdev_region(mbus_devt, MBUS_MINORS);

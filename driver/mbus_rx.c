@@ -98,6 +98,7 @@ static void mbus_rx_frame(struct mbus_port *port, const struct mbus_rx_event *ev
 		port->stats.rx_acks++;
 	else
 		port->stats.rx_frames++;
+	mbus_nl_event(port, MBUS_CMD_FRAME_RX, ev->data, ev->len, 0);
 
 	if (waited && !mbus_rx_from_addressee(port, ev)) {
 		/* A late answer of another slave: not this reply. */
@@ -144,6 +145,7 @@ static void mbus_rx_event(struct mbus_port *port, const struct mbus_rx_event *ev
 		break;
 	case MBUS_EV_BREAK:
 		st->breaks++;
+		mbus_nl_event(port, MBUS_CMD_BREAK, NULL, 0, 0);
 		if (port->win.open && !port->win.status) {
 			port->win.status = MBUS_STATUS_BREAK;
 			port->win.seq++;
@@ -173,6 +175,22 @@ void mbus_rx_flush(struct mbus_port *port)
 		return;
 	port->stats.char_timeouts++;
 	mbus_rx_steps(port, true);
+}
+
+/* The MBUS_LINE_ERR_ bit of a TTY_* flag, 0 for none. */
+static u32 mbus_rx_line_err(u8 tflag)
+{
+	switch (tflag) {
+	case TTY_NORMAL:
+	case TTY_BREAK:
+		return 0;
+	case TTY_PARITY:
+		return MBUS_LINE_ERR_PARITY;
+	case TTY_OVERRUN:
+		return MBUS_LINE_ERR_OVERRUN;
+	default:
+		return MBUS_LINE_ERR_FRAMING;
+	}
 }
 
 /* Map a TTY_* flag to the delimiter's and count line errors. */
@@ -249,7 +267,7 @@ void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
 	struct mbus_port *port = tty->disc_data;
 	unsigned long flags;
 	ktime_t now = ktime_get();
-	u32 char_ns;
+	u32 char_ns, line_err = 0;
 	size_t i;
 
 	spin_lock_irqsave(&port->lock, flags);
@@ -267,7 +285,12 @@ void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
 	for (i = 0; i < count; i++) {
 		port->rx_more = i + 1 < count;
 		mbus_rx_byte(port, cp[i], fp ? fp[i] : TTY_NORMAL);
+		if (fp)
+			line_err |= mbus_rx_line_err(fp[i]);
 	}
+	/* One event per burst: a noisy line must not flood the ring. */
+	if (line_err)
+		mbus_nl_event(port, MBUS_CMD_LINE_ERR, NULL, 0, line_err);
 	port->last_rx = now;
 	if (port->win.open)
 		port->win.seq++;

@@ -128,6 +128,20 @@ static int mbus_tx_wakeup(struct mbus_port *port, const struct mbus_params *p)
 	return mbus_sleep_ns((u64)p->wakeup_delay_us * NSEC_PER_USEC);
 }
 
+/*
+ * Tell netlink monitors about the request before it goes out: a fast
+ * slave's reply may reach the receive path before mbus_tx_write() returns,
+ * and the monitor must see the request first.
+ */
+static void mbus_tx_event(struct mbus_port *port)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->lock, flags);
+	mbus_nl_event(port, MBUS_CMD_FRAME_TX, port->tx_buf, port->tx_len, 0);
+	spin_unlock_irqrestore(&port->lock, flags);
+}
+
 /* Open the window before sending: a fast slave (or a pty) may beat us. */
 static void mbus_win_begin(struct mbus_port *port, const struct mbus_params *p)
 {
@@ -170,9 +184,11 @@ static void mbus_win_end(struct mbus_port *port, bool reply,
 	} else if (!w->status && w->raw_len) {
 		w->status = MBUS_STATUS_GARBLED;
 		port->stats.garbled++;
+		mbus_nl_event(port, MBUS_CMD_GARBLED, w->raw, w->raw_len, 0);
 	} else if (!w->status) {
 		w->status = MBUS_STATUS_TIMEOUT;
 		port->stats.timeouts++;
+		mbus_nl_event(port, MBUS_CMD_TIMEOUT, NULL, 0, 0);
 	}
 	w->open = false;
 	w->echo_len = 0;
@@ -271,6 +287,7 @@ int mbus_exchange(struct mbus_port *port, const struct mbus_params *p,
 		if (err)
 			goto out;
 	}
+	mbus_tx_event(port);
 	err = mbus_tx_write(port, port->tx_buf, port->tx_len);
 	if (err)
 		goto out;

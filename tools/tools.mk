@@ -12,6 +12,11 @@ TOOL_COMMON := $(if $(wildcard tools/tools-common.c),$(O)/tools/tools-common.o)
 # Extra libraries per tool.
 LIBS_mbusctl := -lmnl
 
+# Debian's libmnl-dev ships no libmnl.a: without one, no static mbusctl.
+ifeq ($(wildcard $(shell $(CC) -print-file-name=libmnl.a)),)
+TOOL_STATIC := $(filter-out %/mbusctl,$(TOOL_STATIC))
+endif
+
 $(O)/tools/%: $(O)/tools/%.o $(TOOL_COMMON) $(LIB_A)
 	$(CC) $(NMBUS_LDFLAGS) -o $@ $(filter-out $(LIB_A),$^) $(LIB_A) $(LIBS_$*) -lm
 

@@ -162,6 +162,9 @@ struct mbus_xfer {
  * @char_timeouts: partial frames dropped after an inter-character timeout.
  * @rx_dropped: frames an open file did not read in time (its queue was
  *	full), counted once per file.
+ * @events_dropped: netlink events lost because the port's event ring was
+ *	full (or no memory was left to send them); counted only while
+ *	someone listens to the "events" group.
  * @reserved: zero; room for counters to come.
  */
 struct mbus_stats {
@@ -183,7 +186,8 @@ struct mbus_stats {
 	__u64 rx_bytes;
 	__u64 char_timeouts;
 	__u64 rx_dropped;
-	__u64 reserved[6];
+	__u64 events_dropped;
+	__u64 reserved[5];
 };
 
 /* 0xba: unused in Documentation/userspace-api/ioctl/ioctl-number.rst */
@@ -205,5 +209,118 @@ struct mbus_stats {
 
 /* Longest break MBUS_IOC_SEND_BREAK holds the line for, in ms. */
 #define MBUS_BREAK_MS_MAX	10000
+
+/*
+ * Generic netlink family "mbus" (version MBUS_GENL_VERSION), in the initial
+ * network namespace only.
+ *
+ * MBUS_CMD_GET_PORT: with MBUS_ATTR_INDEX, that port; as a dump (NLM_F_DUMP),
+ *	every port. A reply carries INDEX, DEV_NAME, TTY_NAME, BAUD, the
+ *	port defaults (RESPONSE_TIMEOUT_US, CHAR_TIMEOUT_US, RETRIES,
+ *	WAKEUP_BYTES, WAKEUP_DELAY_US, FLAGS) and STATS.
+ * MBUS_CMD_SET_PORT: needs CAP_NET_ADMIN. MBUS_ATTR_INDEX names the port;
+ *	BAUD switches the line (as MBUS_IOC_SET_BAUD, waiting for the bus);
+ *	the parameter attributes change the defaults that files opened from
+ *	then on start with (MBUS_IOC_GET_PARAMS), validated as
+ *	MBUS_IOC_SET_PARAMS validates. Nothing changes unless all is valid.
+ *
+ * Events, multicast to the group MBUS_GENL_MCGRP_EVENTS, each with
+ * MBUS_ATTR_INDEX and MBUS_ATTR_TIMESTAMP_NS (CLOCK_REALTIME):
+ *	PORT_NEW, PORT_DEL	N_MBUS attached / detached (also DEV_NAME,
+ *				TTY_NAME);
+ *	FRAME_TX		a request going out (FRAME);
+ *	FRAME_RX		a valid frame or E5 received (FRAME);
+ *	TIMEOUT			a response window stayed silent;
+ *	GARBLED			a response window with bytes but no frame
+ *				(FRAME: those bytes);
+ *	BREAK			a break (or short circuit) was received;
+ *	LINE_ERR		bytes with parity, framing or overrun errors
+ *				(LINE_ERR: MBUS_LINE_ERR_ bits).
+ * Events are queued without blocking the receive path; when they come
+ * faster than they are sent, the excess is dropped and counted in
+ * struct mbus_stats.events_dropped.
+ *
+ * Requests are validated strictly: unknown attributes, wrong lengths and
+ * values out of range fail with -EINVAL or -ERANGE; a port that does not
+ * exist with -ENODEV.
+ */
+#define MBUS_GENL_NAME		"mbus"
+#define MBUS_GENL_VERSION	1
+#define MBUS_GENL_MCGRP_EVENTS	"events"
+
+enum mbus_cmd {
+	MBUS_CMD_UNSPEC,
+	MBUS_CMD_GET_PORT,
+	MBUS_CMD_SET_PORT,
+	MBUS_CMD_PORT_NEW,
+	MBUS_CMD_PORT_DEL,
+	MBUS_CMD_FRAME_TX,
+	MBUS_CMD_FRAME_RX,
+	MBUS_CMD_TIMEOUT,
+	MBUS_CMD_GARBLED,
+	MBUS_CMD_BREAK,
+	MBUS_CMD_LINE_ERR,
+
+	__MBUS_CMD_MAX,
+	MBUS_CMD_MAX = __MBUS_CMD_MAX - 1
+};
+
+enum mbus_attr {
+	MBUS_ATTR_UNSPEC,
+	MBUS_ATTR_PAD,
+	MBUS_ATTR_INDEX,		/* u32: the N of /dev/mbusN */
+	MBUS_ATTR_DEV_NAME,		/* string: "mbusN" */
+	MBUS_ATTR_TTY_NAME,		/* string: "ttyUSB0" */
+	MBUS_ATTR_BAUD,			/* u32 */
+	MBUS_ATTR_RESPONSE_TIMEOUT_US,	/* u32, as struct mbus_params */
+	MBUS_ATTR_CHAR_TIMEOUT_US,	/* u32 */
+	MBUS_ATTR_RETRIES,		/* u8 */
+	MBUS_ATTR_WAKEUP_BYTES,		/* u16 */
+	MBUS_ATTR_WAKEUP_DELAY_US,	/* u32 */
+	MBUS_ATTR_FLAGS,		/* u32: MBUS_PARAM_ flags */
+	MBUS_ATTR_STATS,		/* nested: MBUS_STATS_ attributes */
+	MBUS_ATTR_FRAME,		/* binary: frame bytes */
+	MBUS_ATTR_TIMESTAMP_NS,		/* u64: CLOCK_REALTIME */
+	MBUS_ATTR_LINE_ERR,		/* u32: MBUS_LINE_ERR_ bits */
+
+	__MBUS_ATTR_MAX,
+	MBUS_ATTR_MAX = __MBUS_ATTR_MAX - 1
+};
+
+/*
+ * Inside MBUS_ATTR_STATS: one u64 per counter of struct mbus_stats, in the
+ * order of the struct (MBUS_STATS_TX_FRAMES + i is its i-th counter).
+ */
+enum mbus_stats_attr {
+	MBUS_STATS_UNSPEC,
+	MBUS_STATS_PAD,
+	MBUS_STATS_TX_FRAMES,
+	MBUS_STATS_RX_FRAMES,
+	MBUS_STATS_RX_ACKS,
+	MBUS_STATS_TIMEOUTS,
+	MBUS_STATS_RETRIES,
+	MBUS_STATS_CHECKSUM_ERRORS,
+	MBUS_STATS_LENGTH_ERRORS,
+	MBUS_STATS_PARITY_ERRORS,
+	MBUS_STATS_FRAMING_ERRORS,
+	MBUS_STATS_OVERRUNS,
+	MBUS_STATS_BREAKS,
+	MBUS_STATS_GARBLED,
+	MBUS_STATS_ECHO_DROPPED,
+	MBUS_STATS_NOISE_BYTES,
+	MBUS_STATS_TX_BYTES,
+	MBUS_STATS_RX_BYTES,
+	MBUS_STATS_CHAR_TIMEOUTS,
+	MBUS_STATS_RX_DROPPED,
+	MBUS_STATS_EVENTS_DROPPED,
+
+	__MBUS_STATS_MAX,
+	MBUS_STATS_MAX = __MBUS_STATS_MAX - 1
+};
+
+/* MBUS_ATTR_LINE_ERR */
+#define MBUS_LINE_ERR_PARITY	0x00000001
+#define MBUS_LINE_ERR_FRAMING	0x00000002
+#define MBUS_LINE_ERR_OVERRUN	0x00000004
 
 #endif /* _UAPI_LINUX_MBUS_H */
