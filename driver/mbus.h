@@ -32,6 +32,7 @@
 struct mbus_rxq {
 	unsigned int head;
 	unsigned int count;
+	u32 head_seq;		/* bumped whenever the head frame leaves */
 	u16 len[MBUS_RXQ_LEN];
 	u8 data[MBUS_RXQ_LEN][MBUS_FRAME_MAX];
 };
@@ -43,10 +44,13 @@ struct mbus_rxq {
  * @params: link-layer parameters of this file, under &mbus_port.lock.
  * @addr: the slave this file is bound to, under &mbus_port.lock.
  * @rxq: frames for read(), under &mbus_port.lock.
+ * @read_lock: one read() at a time per file, so a frame is handed out
+ *	once and only taken off the queue after it reached user space.
  */
 struct mbus_file {
 	struct mbus_port *port;
 	struct list_head node;
+	struct mutex read_lock;		/* see @read_lock above */
 	struct mbus_params params;
 	struct mbus_addr addr;
 	struct mbus_rxq rxq;
@@ -159,6 +163,9 @@ struct mbus_port {
 	u8 tx_buf[MBUS_FRAME_MAX];	/* the request, under @bus_lock */
 	u16 tx_len;
 	struct mbus_bus bus;		/* under @bus_lock */
+	bool bus_stale;			/* set_termios changed the rate: reset
+					 * @bus at the next exchange
+					 */
 	wait_queue_head_t tx_wait;	/* write_wakeup: room in the tty */
 
 	/* receive state, under @lock */
@@ -198,11 +205,11 @@ struct mbus_result {
 /* mbus_addr.c */
 int mbus_addr_check(const struct mbus_addr *a);
 void mbus_bus_reset(struct mbus_bus *bus);
+void mbus_bus_check_stale(struct mbus_port *port);
 void mbus_bus_observe(struct mbus_port *port, u8 status);
-int mbus_addressed_transact(struct mbus_port *port,
-			    const struct mbus_params *p,
-			    const struct mbus_addr *addr, u32 flags,
-			    struct mbus_result *res);
+int mbus_xfer_transact(struct mbus_port *port, const struct mbus_params *p,
+		       const struct mbus_addr *addr, u32 flags,
+		       struct mbus_result *res);
 
 /* mbus_cdev.c */
 bool mbus_baud_valid(u32 baud);
@@ -227,7 +234,8 @@ void mbus_nl_event(struct mbus_port *port, u8 cmd, const u8 *data,
 
 /* mbus_rx.c */
 void mbus_rx_flush(struct mbus_port *port);
-void mbus_rxq_put(struct mbus_rxq *q, const u8 *frame, unsigned int len);
+void mbus_rxq_put(struct mbus_port *port, struct mbus_rxq *q,
+		  const u8 *frame, unsigned int len);
 
 /* mbus_tx.c */
 u32 mbus_bit_ns(u32 baud);

@@ -144,6 +144,22 @@ void mbus_bus_reset(struct mbus_bus *bus)
 	mbus_bus_reset_fcb(bus);
 }
 
+/**
+ * mbus_bus_check_stale() - forget the bus state if the rate changed
+ * @port: the port; the caller holds @port->bus_lock
+ *
+ * A speed change by someone else (stty on the tty) makes every slave a
+ * stranger again, as our own MBUS_IOC_SET_BAUD does.
+ */
+void mbus_bus_check_stale(struct mbus_port *port)
+{
+	lockdep_assert_held(&port->bus_lock);
+	if (READ_ONCE(port->bus_stale)) {
+		WRITE_ONCE(port->bus_stale, false);
+		mbus_bus_reset(&port->bus);
+	}
+}
+
 static void mbus_bus_observe_nke(struct mbus_bus *bus, u8 a)
 {
 	if (a == MBUS_ADDR_BROADCAST || a == MBUS_ADDR_TEST) {
@@ -252,42 +268,61 @@ static int mbus_ensure_selected(struct mbus_port *port,
 	return res->status == MBUS_STATUS_ACK ? 0 : -EAGAIN;
 }
 
+/* The secondary selection for an addressed exchange failed: say so. */
+static void mbus_select_failed(struct mbus_result *res)
+{
+	/* A frame is no answer to a selection either. */
+	if (res->status == MBUS_STATUS_FRAME)
+		res->status = MBUS_STATUS_GARBLED;
+	res->info |= MBUS_XFER_INFO_NOT_SENT;
+}
+
 /**
- * mbus_addressed_transact() - an exchange with the file's bound slave
+ * mbus_xfer_transact() - an MBUS_IOC_XFER exchange
  * @port: the port; the caller holds @port->bus_lock and saw it alive
  * @p: the file's parameters
- * @addr: the file's address (not MBUS_ADDR_NONE)
+ * @addr: the file's address (bound when MBUS_XFER_ADDRESSED is asked for)
  * @flags: the MBUS_XFER_ flags
  * @res: the outcome
  *
- * Writes the A field (the primary address, or 253 after selecting the
- * secondary address when the bus has another selection), with
- * MBUS_XFER_FCB sets FCV and the slave's FCB, fixes the checksum, and runs
- * the exchange. A selection the bus does not acknowledge ends it: @res
- * then holds the selection's outcome and the request is not sent.
+ * With MBUS_XFER_ADDRESSED writes the A field: the primary address, or 253
+ * after selecting the secondary address when the bus has another
+ * selection. With MBUS_XFER_FCB sets FCV and the FCB the addressed slave
+ * expects. Fixes the checksum and runs the exchange. A selection the bus
+ * does not acknowledge ends it: @res then holds the selection's outcome,
+ * MBUS_XFER_INFO_NOT_SENT is set and the request is not sent.
  *
- * Return: as mbus_transact().
+ * Return: as mbus_transact(); -EINVAL for an E5 to be addressed.
  */
-int mbus_addressed_transact(struct mbus_port *port,
-			    const struct mbus_params *p,
-			    const struct mbus_addr *addr, u32 flags,
-			    struct mbus_result *res)
+int mbus_xfer_transact(struct mbus_port *port, const struct mbus_params *p,
+		       const struct mbus_addr *addr, u32 flags,
+		       struct mbus_result *res)
 {
 	bool reply = !(flags & MBUS_XFER_NO_REPLY);
 	u8 *buf = port->tx_buf;
-	u8 a = addr->primary, *c;
+	u8 *c, a;
 	int err;
 
 	lockdep_assert_held(&port->bus_lock);
+	mbus_bus_check_stale(port);
+	if (!(flags & (MBUS_XFER_ADDRESSED | MBUS_XFER_FCB)))
+		return mbus_transact(port, p, reply, res);
 	if (buf[0] == MBUS_FRAME_ACK)
 		return -EINVAL;
-	if (addr->type == MBUS_ADDR_SECONDARY) {
-		err = mbus_ensure_selected(port, p, addr->secondary, res);
-		if (err)
-			return err == -EAGAIN ? 0 : err;
-		a = MBUS_ADDR_NETWORK;
+	if (flags & MBUS_XFER_ADDRESSED) {
+		a = addr->primary;
+		if (addr->type == MBUS_ADDR_SECONDARY) {
+			err = mbus_ensure_selected(port, p, addr->secondary,
+						   res);
+			if (err == -EAGAIN)
+				mbus_select_failed(res);
+			if (err)
+				return err == -EAGAIN ? 0 : err;
+			a = MBUS_ADDR_NETWORK;
+		}
+		*mbus_frame_a(buf) = a;
 	}
-	*mbus_frame_a(buf) = a;
+	a = *mbus_frame_a(buf);
 	c = mbus_frame_c(buf);
 	if ((flags & MBUS_XFER_FCB) && mbus_fn_has_fcb(*c)) {
 		*c &= ~MBUS_C_FCB;

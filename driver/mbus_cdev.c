@@ -55,6 +55,7 @@ static int mbus_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	}
 	mf->port = port;
+	mutex_init(&mf->read_lock);
 
 	spin_lock_irqsave(&port->lock, flags);
 	mf->params = port->defaults;
@@ -138,7 +139,7 @@ static ssize_t mbus_write(struct file *file, const char __user *buf,
 	if (!err && (res.status == MBUS_STATUS_FRAME ||
 		     res.status == MBUS_STATUS_ACK)) {
 		spin_lock_irqsave(&port->lock, flags);
-		mbus_rxq_put(&mf->rxq, res.data, res.len);
+		mbus_rxq_put(port, &mf->rxq, res.data, res.len);
 		spin_unlock_irqrestore(&port->lock, flags);
 		wake_up_interruptible(&port->wait);
 	}
@@ -149,8 +150,9 @@ static ssize_t mbus_write(struct file *file, const char __user *buf,
 	return err ? err : count;
 }
 
-/* Pop the oldest queued frame into @buf; -EAGAIN if none. */
-static int mbus_rxq_get(struct mbus_file *mf, u8 *buf, size_t size)
+/* Copy the oldest queued frame into @buf; -EAGAIN if none. */
+static int mbus_rxq_peek(struct mbus_file *mf, u8 *buf, size_t size,
+			 u32 *seq)
 {
 	struct mbus_port *port = mf->port;
 	struct mbus_rxq *q = &mf->rxq;
@@ -165,11 +167,26 @@ static int mbus_rxq_get(struct mbus_file *mf, u8 *buf, size_t size)
 	} else {
 		len = q->len[q->head];
 		memcpy(buf, q->data[q->head], len);
-		q->head = (q->head + 1) % MBUS_RXQ_LEN;
-		q->count--;
+		*seq = q->head_seq;
 	}
 	spin_unlock_irqrestore(&port->lock, flags);
 	return len;
+}
+
+/* Take the frame peeked as @seq off the queue, unless it already left. */
+static void mbus_rxq_pop(struct mbus_file *mf, u32 seq)
+{
+	struct mbus_port *port = mf->port;
+	struct mbus_rxq *q = &mf->rxq;
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->lock, flags);
+	if (q->count && q->head_seq == seq) {
+		q->head = (q->head + 1) % MBUS_RXQ_LEN;
+		q->count--;
+		q->head_seq++;
+	}
+	spin_unlock_irqrestore(&port->lock, flags);
 }
 
 static bool mbus_readable(struct mbus_file *mf)
@@ -182,19 +199,27 @@ static ssize_t mbus_read(struct file *file, char __user *buf, size_t count,
 {
 	struct mbus_file *mf = file->private_data;
 	u8 frame[MBUS_FRAME_MAX];
+	u32 seq = 0;
 	int len;
 
+	if (mutex_lock_interruptible(&mf->read_lock))
+		return -ERESTARTSYS;
 	for (;;) {
-		len = mbus_rxq_get(mf, frame, min_t(size_t, count, sizeof(frame)));
+		len = mbus_rxq_peek(mf, frame, min_t(size_t, count, sizeof(frame)),
+				    &seq);
 		if (len != -EAGAIN || (file->f_flags & O_NONBLOCK))
 			break;
-		if (wait_event_interruptible(mf->port->wait, mbus_readable(mf)))
-			return -ERESTARTSYS;
+		if (wait_event_interruptible(mf->port->wait, mbus_readable(mf))) {
+			len = -ERESTARTSYS;
+			break;
+		}
 	}
-	if (len < 0)
-		return len;
-	if (copy_to_user(buf, frame, len))
-		return -EFAULT;
+	/* A bad buffer loses nothing: the frame stays queued. */
+	if (len >= 0 && copy_to_user(buf, frame, len))
+		len = -EFAULT;
+	else if (len >= 0)
+		mbus_rxq_pop(mf, seq);
+	mutex_unlock(&mf->read_lock);
 	return len;
 }
 
@@ -279,7 +304,8 @@ static int mbus_ioc_send_break(struct mbus_port *port, u32 __user *argp)
 		return err;
 	err = mbus_send_break(port, ms);
 	/* Slaves fall back to 300 Bd and forget their state on a break. */
-	mbus_bus_reset(&port->bus);
+	if (!err)
+		mbus_bus_reset(&port->bus);
 	mutex_unlock(&port->bus_lock);
 	return err;
 }
@@ -346,7 +372,6 @@ static int mbus_ioc_xfer(struct mbus_file *mf, void __user *argp)
 	struct mbus_addr addr;
 	struct mbus_xfer x;
 	unsigned long flags;
-	bool reply;
 	int err;
 
 	if (copy_from_user(&x, argp, sizeof(x)))
@@ -356,27 +381,23 @@ static int mbus_ioc_xfer(struct mbus_file *mf, void __user *argp)
 		return -EINVAL;
 	if (!x.tx_len || x.tx_len > MBUS_FRAME_MAX)
 		return -EINVAL;
-	reply = !(x.flags & MBUS_XFER_NO_REPLY);
-	if (reply && !x.rx_len)
+	if (!(x.flags & MBUS_XFER_NO_REPLY) && !x.rx_len)
 		return -EINVAL;
 
 	spin_lock_irqsave(&port->lock, flags);
 	p = mf->params;
 	addr = mf->addr;
 	spin_unlock_irqrestore(&port->lock, flags);
-	/* Addressed and FCB-managed exchanges need a bound slave. */
-	if (x.flags & (MBUS_XFER_ADDRESSED | MBUS_XFER_FCB) &&
-	    addr.type == MBUS_ADDR_NONE)
+	/* Addressed exchanges need a bound slave. */
+	if (x.flags & MBUS_XFER_ADDRESSED && addr.type == MBUS_ADDR_NONE)
 		return -EINVAL;
 
 	err = mbus_bus_lock(port);
 	if (err)
 		return err;
 	err = mbus_load_request(port, u64_to_user_ptr(x.tx_buf), x.tx_len);
-	if (!err && x.flags & MBUS_XFER_ADDRESSED)
-		err = mbus_addressed_transact(port, &p, &addr, x.flags, &res);
-	else if (!err)
-		err = mbus_transact(port, &p, reply, &res);
+	if (!err)
+		err = mbus_xfer_transact(port, &p, &addr, x.flags, &res);
 	if (!err)
 		err = mbus_xfer_result(&x, &res);
 	mutex_unlock(&port->bus_lock);

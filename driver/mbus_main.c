@@ -398,11 +398,18 @@ static void mbus_ldisc_write_wakeup(struct tty_struct *tty)
 static void mbus_ldisc_set_termios(struct tty_struct *tty,
 				   const struct ktermios *old)
 {
+	u32 baud = tty_termios_baud_rate(&tty->termios);
 	struct mbus_port *port = tty->disc_data;
 	unsigned long flags;
 
 	spin_lock_irqsave(&port->lock, flags);
-	port->baud = tty_termios_baud_rate(&tty->termios);
+	/*
+	 * May run inside our own MBUS_IOC_SET_BAUD, which holds bus_lock:
+	 * only flag the bus state for reset.
+	 */
+	if (port->baud != baud)
+		WRITE_ONCE(port->bus_stale, true);
+	port->baud = baud;
 	spin_unlock_irqrestore(&port->lock, flags);
 }
 
@@ -424,6 +431,13 @@ static int __init mbus_init(void)
 {
 	unsigned int i;
 	int err;
+
+	/* tty_register_ldisc() would even replace N_TTY: refuse that. */
+	if (ldisc <= N_TTY || ldisc >= NR_LDISCS) {
+		pr_err("ldisc=%d: must be 1..%d and not in use\n", ldisc,
+		       NR_LDISCS - 1);
+		return -EINVAL;
+	}
 
 	for (i = 0; i < ARRAY_SIZE(mbus_stat_attrs); i++)
 		mbus_stat_attr_list[i] = &mbus_stat_attrs[i].dattr.attr;

@@ -13,15 +13,18 @@
 #include "compat.h"
 #include "mbus.h"
 
-/* Frames on the bus that no exchange waited for go to every open file. */
-void mbus_rxq_put(struct mbus_rxq *q, const u8 *frame, unsigned int len)
+/* Queue a frame for read(); a full queue loses its oldest (counted). */
+void mbus_rxq_put(struct mbus_port *port, struct mbus_rxq *q,
+		  const u8 *frame, unsigned int len)
 {
 	unsigned int slot;
 
+	lockdep_assert_held(&port->lock);
 	if (q->count == MBUS_RXQ_LEN) {
-		/* Full: the oldest frame makes room. */
 		q->head = (q->head + 1) % MBUS_RXQ_LEN;
 		q->count--;
+		q->head_seq++;
+		port->stats.rx_dropped++;
 	}
 	slot = (q->head + q->count) % MBUS_RXQ_LEN;
 	memcpy(q->data[slot], frame, len);
@@ -35,11 +38,9 @@ static void mbus_rx_broadcast(struct mbus_port *port, const u8 *frame,
 	struct mbus_file *mf;
 
 	lockdep_assert_held(&port->lock);
-	list_for_each_entry(mf, &port->files, node) {
-		if (mf->rxq.count == MBUS_RXQ_LEN)
-			port->stats.rx_dropped++;
-		mbus_rxq_put(&mf->rxq, frame, len);
-	}
+	/* Frames on the bus that no exchange waited for: every open file. */
+	list_for_each_entry(mf, &port->files, node)
+		mbus_rxq_put(port, &mf->rxq, frame, len);
 }
 
 /* A frame identical to the request just sent can only be its echo. */
@@ -120,7 +121,8 @@ static void mbus_rx_event(struct mbus_port *port, const struct mbus_rx_event *ev
 {
 	struct mbus_stats *st = &port->stats;
 
-	if (ev->type != MBUS_EV_FRAME && port->win.open && !port->win.status)
+	if (ev->type != MBUS_EV_FRAME && ev->type != MBUS_EV_BREAK &&
+	    port->win.open && !port->win.status)
 		port->win.info |= MBUS_XFER_INFO_NOISE;
 
 	switch (ev->type) {
@@ -211,6 +213,8 @@ static u8 mbus_rx_flag(struct mbus_port *port, u8 tflag)
 	case TTY_BREAK:
 		return MBUS_RX_BREAK;
 	default:
+		/* A flag this code does not know: count it as the closest. */
+		port->stats.framing_errors++;
 		return MBUS_RX_FRAMING;
 	}
 }

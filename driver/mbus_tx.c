@@ -58,14 +58,20 @@ static u64 mbus_char_timeout_ns(const struct mbus_params *p, u32 baud)
 	       mbus_bit_ns(baud) + MBUS_CHAR_TIMEOUT_EXTRA_US * NSEC_PER_USEC;
 }
 
-/* Sleep @ns, interruptibly: -EINTR if a signal came. */
-static int mbus_sleep_ns(u64 ns)
+/*
+ * Sleep @ns: -EINTR if a signal came, -ENODEV if the port died meanwhile
+ * (close waits for the bus and must not wait out a long pause).
+ */
+static int mbus_sleep_ns(struct mbus_port *port, u64 ns)
 {
-	ktime_t t = ns_to_ktime(ns);
+	int ret;
 
-	set_current_state(TASK_INTERRUPTIBLE);
-	schedule_hrtimeout(&t, HRTIMER_MODE_REL);
-	return signal_pending(current) ? -EINTR : 0;
+	ret = wait_event_interruptible_hrtimeout(port->wait,
+						 READ_ONCE(port->dead),
+						 ns_to_ktime(ns));
+	if (ret == -ERESTARTSYS)
+		return -EINTR;
+	return READ_ONCE(port->dead) ? -ENODEV : 0;
 }
 
 /* Queue @len bytes for the UART, waiting for room as needed. */
@@ -125,7 +131,7 @@ static int mbus_tx_wakeup(struct mbus_port *port, const struct mbus_params *p)
 	mbus_tx_drain(port, p->wakeup_bytes);
 	if (!p->wakeup_delay_us)
 		return 0;
-	return mbus_sleep_ns((u64)p->wakeup_delay_us * NSEC_PER_USEC);
+	return mbus_sleep_ns(port, (u64)p->wakeup_delay_us * NSEC_PER_USEC);
 }
 
 /*
@@ -143,7 +149,8 @@ static void mbus_tx_event(struct mbus_port *port)
 }
 
 /* Open the window before sending: a fast slave (or a pty) may beat us. */
-static void mbus_win_begin(struct mbus_port *port, const struct mbus_params *p)
+static void mbus_win_begin(struct mbus_port *port, const struct mbus_params *p,
+			   bool reply)
 {
 	struct mbus_window *w = &port->win;
 	unsigned long flags;
@@ -163,6 +170,9 @@ static void mbus_win_begin(struct mbus_port *port, const struct mbus_params *p)
 		w->echo_len = p->wakeup_bytes + port->tx_len;
 	}
 	w->open = true;
+	/* No reply awaited: frames on the line go to the readers. */
+	if (!reply)
+		w->status = MBUS_STATUS_NONE;
 	w->seq++;
 	spin_unlock_irqrestore(&port->lock, flags);
 }
@@ -281,7 +291,8 @@ int mbus_exchange(struct mbus_port *port, const struct mbus_params *p,
 	ktime_t deadline;
 	int err;
 
-	mbus_win_begin(port, p);
+	mbus_bus_check_stale(port);
+	mbus_win_begin(port, p, reply);
 	if (p->wakeup_bytes) {
 		err = mbus_tx_wakeup(port, p);
 		if (err)
@@ -298,11 +309,10 @@ int mbus_exchange(struct mbus_port *port, const struct mbus_params *p,
 		err = mbus_win_wait(port, p, deadline);
 out:
 	mbus_win_end(port, reply && !err, res);
-	if (res->sent)
-		mbus_bus_observe(port, res->status);
-	if (!err) {
+	if (res->sent) {
 		unsigned long flags;
 
+		mbus_bus_observe(port, res->status);
 		spin_lock_irqsave(&port->lock, flags);
 		port->stats.tx_frames++;
 		spin_unlock_irqrestore(&port->lock, flags);
@@ -338,7 +348,7 @@ int mbus_transact(struct mbus_port *port, const struct mbus_params *p,
 		spin_lock_irqsave(&port->lock, flags);
 		port->stats.retries++;
 		spin_unlock_irqrestore(&port->lock, flags);
-		err = mbus_sleep_ns((u64)MBUS_RETRY_PAUSE_BITS *
+		err = mbus_sleep_ns(port, (u64)MBUS_RETRY_PAUSE_BITS *
 				    mbus_bit_ns(port->baud));
 		if (err)
 			return err;
@@ -363,7 +373,7 @@ int mbus_send_break(struct mbus_port *port, u32 ms)
 	err = tty->ops->break_ctl(tty, -1);
 	if (err)
 		return err;
-	err = mbus_sleep_ns((u64)ms * NSEC_PER_MSEC);
+	err = mbus_sleep_ns(port, (u64)ms * NSEC_PER_MSEC);
 	tty->ops->break_ctl(tty, 0);
 	return err;
 }

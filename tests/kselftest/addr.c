@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -286,8 +287,42 @@ TEST_F(addr, an_addressed_exchange_needs_a_binding)
 	ksft_short_frame(req, 0x5b, 5);
 	EXPECT_EQ(-EINVAL, ksft_xfer(self->fd, req, 5, rx, &n,
 				     MBUS_XFER_ADDRESSED, NULL, NULL));
-	EXPECT_EQ(-EINVAL, ksft_xfer(self->fd, req, 5, rx, &n, MBUS_XFER_FCB,
-				     NULL, NULL));
+}
+
+/* MBUS_XFER_FCB alone manages the FCB of the address in the frame. */
+TEST_F(addr, fcb_management_works_on_the_frames_own_address_too)
+{
+	unsigned char req[8], rx[MBUS_FRAME_MAX];
+	unsigned int status;
+	char w[256];
+	int i, n;
+
+	for (i = 0; i < 2; i++) {
+		ksft_short_frame(req, 0x5b, 7);
+		n = sizeof(rx);
+		ASSERT_EQ(0, ksft_xfer(self->fd, req, 5, rx, &n, MBUS_XFER_FCB,
+				       &status, NULL));
+		EXPECT_EQ(MBUS_STATUS_FRAME, status);
+	}
+	wire(self->report, w, sizeof(w));
+	EXPECT_STREQ("7b 07,5b 07,", w);
+}
+
+TEST_F(addr, a_speed_change_by_stty_forgets_the_selection)
+{
+	struct termios t;
+	char w[256];
+
+	ASSERT_EQ(0, bind_secondary(self->fd, bus[3].sec));
+	EXPECT_EQ(MBUS_STATUS_FRAME, req_ud2(self->fd, 0, NULL, NULL));
+	ASSERT_EQ(0, tcgetattr(self->slave, &t));
+	cfsetspeed(&t, B9600);
+	ASSERT_EQ(0, tcsetattr(self->slave, TCSANOW, &t));
+	cfsetspeed(&t, B2400);
+	ASSERT_EQ(0, tcsetattr(self->slave, TCSANOW, &t));
+	EXPECT_EQ(MBUS_STATUS_FRAME, req_ud2(self->fd, 0, NULL, NULL));
+	wire(self->report, w, sizeof(w));
+	EXPECT_STREQ("73 fd,5b fd,73 fd,5b fd,", w);
 }
 
 TEST_F(addr, the_kernel_writes_the_primary_address_and_the_checksum)
@@ -378,6 +413,7 @@ TEST_F(addr, a_wildcard_matching_two_slaves_gives_garbled_and_sends_nothing)
 
 	ASSERT_EQ(0, bind_secondary(self->fd, mask));
 	EXPECT_EQ(MBUS_STATUS_GARBLED, req_ud2(self->fd, 0, NULL, NULL));
+	EXPECT_TRUE(ksft_xfer_info & MBUS_XFER_INFO_NOT_SENT);
 	wire(self->report, w, sizeof(w));
 	/* Three selection attempts (retries), no request. */
 	EXPECT_STREQ("73 fd,73 fd,73 fd,", w);
@@ -393,6 +429,7 @@ TEST_F(addr, a_selection_nobody_answers_times_out_and_sends_nothing)
 	ASSERT_EQ(0, ioctl(self->fd, MBUS_IOC_SET_PARAMS, &p));
 	ASSERT_EQ(0, bind_secondary(self->fd, nobody));
 	EXPECT_EQ(MBUS_STATUS_TIMEOUT, req_ud2(self->fd, 0, NULL, NULL));
+	EXPECT_EQ(MBUS_XFER_INFO_NOT_SENT, ksft_xfer_info);
 	wire(self->report, w, sizeof(w));
 	EXPECT_STREQ("73 fd,", w);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -522,6 +523,41 @@ TEST_F(bus, a_buffer_too_small_for_the_frame_gives_emsgsize_and_keeps_it)
 	EXPECT_EQ(n, read(self->fd, rx, sizeof(rx)));
 }
 
+TEST_F(bus, a_bad_read_buffer_loses_no_frame)
+{
+	unsigned char frame[MBUS_FRAME_MAX], rx[MBUS_FRAME_MAX];
+	int n = rsp_ud(frame, 4);
+	void *bad = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+
+	ASSERT_NE(MAP_FAILED, bad);
+	ASSERT_EQ(0, ksft_write_all(self->master, frame, n));
+	EXPECT_EQ(-1, read(self->fd, bad, sizeof(rx)));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(bad, 4096);
+	EXPECT_EQ(n, read(self->fd, rx, sizeof(rx)));
+	EXPECT_EQ(0, memcmp(frame, rx, n));
+}
+
+TEST_F(bus, a_full_queue_drops_the_oldest_frames_and_counts_them)
+{
+	unsigned char frame[MBUS_FRAME_MAX], rx[MBUS_FRAME_MAX];
+	int i, n;
+
+	for (i = 1; i <= 10; i++) {
+		n = rsp_ud(frame, i);
+		ASSERT_EQ(0, ksft_write_all(self->master, frame, n));
+	}
+	for (i = 0; i < 100 && stats(self->fd).rx_frames < 10; i++)
+		usleep(5000);
+	EXPECT_EQ(2, stats(self->fd).rx_dropped);
+	/* Frames 3 to 10 are left, oldest first. */
+	for (i = 3; i <= 10; i++) {
+		ASSERT_EQ(n, read(self->fd, rx, sizeof(rx)));
+		EXPECT_EQ(i, rx[5]);
+	}
+}
+
 TEST_F(bus, a_stray_e5_outside_an_exchange_is_noise)
 {
 	int fd = ksft_mbus_open(self->index, O_RDWR | O_NONBLOCK);
@@ -856,6 +892,37 @@ TEST_F(bus, hangup_wakes_a_waiting_exchange_with_enodev)
 	EXPECT_EQ(0, blocked_then_hung_up(&self->master, 200, blocked_xfer,
 					  self->fd, &took));
 	TH_LOG("exchange returned %lld us after the hangup", took);
+	EXPECT_GT(500000, took);
+}
+
+static int blocked_wakeup(int fd)
+{
+	unsigned char rx[MBUS_FRAME_MAX];
+	int n = sizeof(rx);
+
+	/* One wake-up byte, then a 5 s pause before the request. */
+	if (set_params(fd, 0, 0, 0, 1, 5000000))
+		return 2;
+	return ksft_xfer(fd, req_ud2, 5, rx, &n, 0, NULL, NULL) == -ENODEV ?
+	       0 : 1;
+}
+
+TEST_F(bus, a_detach_cuts_a_long_wakeup_pause_short)
+{
+	long long t0, took;
+	int status;
+	pid_t pid = fork();
+
+	if (!pid)
+		_exit(blocked_wakeup(self->fd));
+	usleep(200000);
+	t0 = ksft_now_us();
+	ASSERT_EQ(0, ksft_mbus_detach(self->slave));
+	waitpid(pid, &status, 0);
+	took = ksft_now_us() - t0;
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	TH_LOG("detach took %lld us with a 5 s pause under way", took);
 	EXPECT_GT(500000, took);
 }
 

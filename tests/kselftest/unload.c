@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -30,6 +33,27 @@ TEST(module_unloads_after_detach)
 	EXPECT_EQ(0, ksft_mbus_unload());
 	EXPECT_FALSE(ksft_mbus_loaded());
 	EXPECT_NE(0, access("/sys/class/mbus", F_OK));
+}
+
+/* ldisc=0 would replace N_TTY: the module refuses to load. */
+TEST(module_refuses_to_take_n_tty)
+{
+	struct utsname u;
+	char path[256];
+	int fd, ret;
+
+	if (ksft_mbus_loaded())
+		ASSERT_EQ(0, ksft_mbus_unload());
+	ASSERT_EQ(0, uname(&u));
+	snprintf(path, sizeof(path), "/lib/modules/%s/extra/%s.ko", u.release,
+		 MBUS_KO_NAME);
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ret = syscall(SYS_finit_module, fd, "ldisc=0", 0);
+	EXPECT_EQ(-1, ret);
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+	EXPECT_FALSE(ksft_mbus_loaded());
 }
 
 TEST(module_loads_again_after_unload)

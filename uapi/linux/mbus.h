@@ -139,6 +139,10 @@ struct mbus_xfer {
 #define MBUS_XFER_INFO_ECHO	0x00000001	/* echo bytes were dropped */
 #define MBUS_XFER_INFO_NOISE	0x00000002	/* bytes that were no frame */
 #define MBUS_XFER_INFO_LINE_ERR	0x00000004	/* parity, framing, overrun */
+#define MBUS_XFER_INFO_NOT_SENT	0x00000008	/* the secondary selection
+						 * failed (status says how):
+						 * the request was not sent
+						 */
 
 /**
  * struct mbus_stats - port counters since attach
