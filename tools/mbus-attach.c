@@ -66,8 +66,23 @@ static int parse_baud(const char *s, __u32 *baud)
 	return -1;
 }
 
+/* A line discipline number other than N_TTY (0); the kernel checks more. */
+static int parse_ldisc(const char *s, int *ldisc)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v <= N_TTY || v > 255)
+		return -1;
+	*ldisc = v;
+	return 0;
+}
+
 static int attach(const char *tty, int ldisc, __u32 baud, int *index)
 {
+	int ntty = N_TTY;
 	char dev[32];
 	__u32 n;
 	int fd, mfd;
@@ -84,9 +99,10 @@ static int attach(const char *tty, int ldisc, __u32 baud, int *index)
 		goto err;
 	}
 	if (ioctl(fd, MBUS_IOC_GET_INDEX, &n)) {
+		/* Not N_MBUS after all (another -l number): undo it. */
 		fprintf(stderr, "%s: %s: MBUS_IOC_GET_INDEX: %s\n", prog, tty,
 			strerror(errno));
-		goto err;
+		goto err_detach;
 	}
 	*index = n;
 	if (baud != 2400) {
@@ -97,11 +113,16 @@ static int attach(const char *tty, int ldisc, __u32 baud, int *index)
 				dev, baud, strerror(errno));
 			if (mfd >= 0)
 				close(mfd);
-			goto err;
+			goto err_detach;
 		}
 		close(mfd);
 	}
 	return fd;
+err_detach:
+	/* Leave the tty as it was found. */
+	if (ioctl(fd, TIOCSETD, &ntty))
+		fprintf(stderr, "%s: %s: cannot detach: %s\n", prog, tty,
+			strerror(errno));
 err:
 	close(fd);
 	return -1;
@@ -164,7 +185,11 @@ int main(int argc, char **argv)
 			foreground = 1;
 			break;
 		case 'l':
-			ldisc = atoi(optarg);
+			if (parse_ldisc(optarg, &ldisc)) {
+				fprintf(stderr, "%s: invalid line discipline '%s'\n",
+					prog, optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
