@@ -38,7 +38,7 @@ $(O)/%.o: %.c
 	$(CC) $(NMBUS_CPPFLAGS) $(NMBUS_CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
 
 .PHONY: all module lib tools deps check demo bench fuzz clean unit ksft \
-	static-checks install
+	static-checks
 
 all: module lib tools
 
