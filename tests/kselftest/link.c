@@ -230,6 +230,41 @@ TEST_F(bus, silent_slave_times_out_after_every_retry)
 	}
 }
 
+/* The slave side stamps each request it sees; nobody answers. */
+TEST_F(bus, repeats_keep_the_window_and_a_33_bit_pause_on_the_wire)
+{
+	unsigned char req[MBUS_FRAME_MAX];
+	long long t[3], gap, want;
+	int i, status;
+	pid_t pid;
+
+	ASSERT_EQ(0, set_params(self->fd, 2, 0, 0, 0, 0));
+	pid = fork();
+	if (!pid) {
+		unsigned char rx[MBUS_FRAME_MAX];
+		int n = sizeof(rx);
+
+		_exit(ksft_xfer(self->fd, req_ud2, 5, rx, &n, 0, NULL, NULL) ?
+		      1 : 0);
+	}
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(5, ksft_read_frame(self->master, req, 2000));
+		t[i] = ksft_now_us();
+	}
+	waitpid(pid, &status, 0);
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* 330 bit times + 50 ms of silence, then at least 33 bit times. */
+	want = 187500 + 33 * 1000000LL / 2400;
+	for (i = 1; i < 3; i++) {
+		gap = t[i] - t[i - 1];
+		TH_LOG("repeat %d came %lld us after the previous request (at least %lld)",
+		       i, gap, want);
+		/* Stamps taken by a reader on the far end: 2 ms of slack. */
+		EXPECT_LE(want - 2000, gap);
+		EXPECT_GT(want + 40000, gap);
+	}
+}
+
 TEST_F(bus, garbled_reply_returns_the_raw_bytes)
 {
 	unsigned char rx[MBUS_FRAME_MAX];
