@@ -50,17 +50,19 @@ bool mbus_parser_push(struct mbus_parser *p, u8 byte, u8 flag)
 }
 
 /*
- * Word-at-a-time checksum: a long frame is up to 255 bytes, and adding them
- * one by one was most of the cost of validating it.
+ * Word-at-a-time checksum: a long frame has up to 255 bytes, and adding
+ * them one by one was most of the cost of validating it.
  *
- * Two sums run over the words: @all of the whole words, @even of their
- * even bytes (w & MBUS_SUM_MASK, 16-bit lanes that gain at most 255 a
- * word). all - even is then the sum of the odd bytes, each in the high
- * half of its lane; what a lane carries out (fewer than 128 for up to
- * MBUS_SUM_WORDS words) lands in the low half of the next one. Adding
- * (all - even) >> 8 to @even puts the odd sums beside the even ones
- * without overflowing a lane, and the low bytes of the lanes add up,
- * modulo 256, to the sum of the bytes, whatever the byte order.
+ * A word is seen as 16-bit lanes, each an even byte (low half) and an odd
+ * byte (high half). Two sums run over the words: @all of the whole words
+ * and @even of their even bytes (w & MBUS_SUM_MASK; a lane gains at most
+ * 255 a word, so up to MBUS_SUM_WORDS words it cannot overflow). all - even
+ * is the sum of the odd bytes: its lanes hold their odd-byte sum modulo 256
+ * in the high half, and in the low half the carries out of the lane below
+ * (fewer than 128). So even + ((all - even) >> 8) has in each lane the sum
+ * of its even and odd bytes, modulo 256 in the low half, and the low halves
+ * of the lanes add up, modulo 256, to the sum of all the bytes - whatever
+ * the size or byte order of a word.
  */
 #define MBUS_SUM_MASK	(~0UL / 0xffff * 0xff)	/* 0x00ff00ff... */
 #define MBUS_SUM_WORDS	128u
