@@ -62,3 +62,12 @@ $(O)/ksft-bin/kbench-%: $(O)/tests/bench/kbench-%.o $(KSFT_COMMON) \
 	$(CC) -static $(LDFLAGS) -o $@ $^ -lm
 
 kbench: $(KBENCH_BINS) $(TOOL_STATIC)
+
+# The documentation's example program must keep compiling.
+EXAMPLES := $(patsubst Documentation/examples/%.c,$(O)/examples/%, \
+	      $(wildcard Documentation/examples/*.c))
+$(O)/examples/%: Documentation/examples/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror $(SAN_FLAGS) -Ilib/include \
+		-Iuapi -o $@ $< $(LIB_A) -lm
+unit: $(EXAMPLES)
