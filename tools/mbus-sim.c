@@ -439,10 +439,13 @@ static void add_meter(const char *spec)
 	free(s);
 }
 
+/* One random meter in this many shares the previous one's ID (0: none). */
+static unsigned long equal_every = 8;
+
 /*
- * Random meters for secondary searches: random IDs, one in eight equal to
- * the previous one; half with random (hex) manufacturer, version and
- * medium bytes.
+ * Random meters for secondary searches: random IDs, one in equal_every
+ * equal to the previous one; half with random (hex) manufacturer, version
+ * and medium bytes.
  */
 static void add_random(unsigned int n)
 {
@@ -456,7 +459,7 @@ static void add_random(unsigned int n)
 		if (!m)
 			die("too many meters (at most %d)", SIM_METERS_MAX);
 		m->id = random_id();
-		if (i && sim_random(&bus) % 8 == 0)
+		if (i && equal_every && sim_random(&bus) % equal_every == 0)
 			m->id = m[-1].id;
 		if (sim_random(&bus) % 2) {
 			m->manufacturer = sim_random(&bus) & 0xffff;
@@ -496,6 +499,7 @@ static const struct option longopts[] = {
 	{ "meter",	required_argument,	NULL, 'm' },
 	{ "random",	required_argument,	NULL, 'r' },
 	{ "seed",	required_argument,	NULL, 's' },
+	{ "equal-ids",	required_argument,	NULL, 'E' },
 	{ "config",	required_argument,	NULL, 'f' },
 	{ "delay",	required_argument,	NULL, 'd' },
 	{ "mismatch",	required_argument,	NULL, 'M' },
@@ -510,7 +514,7 @@ static const struct option longopts[] = {
 	{ 0 },
 };
 
-static const char shortopts[] = "pc:Pb:m:r:s:f:d:M:k:en:F:lLhv";
+static const char shortopts[] = "pc:Pb:m:r:s:E:f:d:M:k:en:F:lLhv";
 
 static void usage(void)
 {
@@ -537,6 +541,9 @@ static void usage(void)
 "                          telegrams, wakeup (0x55 count), pause (ms)\n"
 "  -r, --random=N          add N meters with random identities\n"
 "  -s, --seed=N            seed of the random numbers (default 1)\n"
+"  -E, --equal-ids=N       one random meter in N takes the previous one's\n"
+"                          ID (default 8; 0: all IDs differ); give --seed\n"
+"                          and --equal-ids before --random\n"
 "  -f, --config=FILE       read options from FILE: one 'OPTION [VALUE]'\n"
 "                          per line, long names without dashes, # comments\n"
 "  -d, --delay=MS          reply delay (default 11 bit times + 1 ms, >= 3)\n"
@@ -599,6 +606,9 @@ static void handle_option(int opt, const char *arg)
 		break;
 	case 's':
 		bus.rng = parse_num("--seed", arg, ~0UL) | 1;
+		break;
+	case 'E':
+		equal_every = parse_num("--equal-ids", arg, 1000);
 		break;
 	case 'f':
 		read_config(arg);
