@@ -38,7 +38,7 @@ $(O)/%.o: %.c
 	$(CC) $(NMBUS_CPPFLAGS) $(NMBUS_CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
 
 .PHONY: all module lib tools deps check demo bench fuzz clean unit ksft \
-	static-checks
+	static-checks install
 
 all: module lib tools
 
@@ -48,6 +48,7 @@ all: module lib tools
 include lib/lib.mk
 include tools/tools.mk
 include tests/tests.mk
+include install.mk
 
 # The module is built out of the source tree, one directory per kernel,
 # from symlinks to the sources, so 6.1 and 6.12 objects never mix.
