@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nmbus.h>
+
 #include "tools-common.h"
 
 #ifndef NMBUS_VERSION
@@ -98,5 +100,151 @@ bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 	if (errno || *end || v > max)
 		return false;
 	*out = v;
+	return true;
+}
+
+/* ---- meter addresses ---- */
+
+/* The meters a wildcard search found: the first, and how many. */
+struct resolve {
+	struct nmbus_scan_result first;
+	unsigned int n;
+};
+
+static int on_match(const struct nmbus_scan_result *r, void *arg)
+{
+	struct resolve *res = arg;
+
+	if (!res->n++)
+		res->first = *r;
+	return res->n > 1;	/* two are enough to give up */
+}
+
+static bool has_wildcard(const uint8_t *sec)
+{
+	for (int i = 0; i < 4; i++)
+		if ((sec[i] & 0x0f) == 0x0f || (sec[i] & 0xf0) == 0xf0)
+			return true;
+	return sec[4] == 0xff || sec[5] == 0xff || sec[6] == 0xff ||
+	       sec[7] == 0xff;
+}
+
+static void resolve_mask(struct nmbus_dev *dev, const char *s, uint8_t *sec)
+{
+	struct resolve res = { .n = 0 };
+	struct nmbus_scan scan = {
+		.read_retries = 2,
+		.cb = on_match,
+		.arg = &res,
+	};
+
+	if (nmbus_scan_secondary(dev, sec, &scan) < 0 && errno != ECANCELED)
+		die_perror("search %s", s);
+	if (!res.n)
+		die("%s: no meter matches", s);
+	if (res.n > 1 || res.first.status == NMBUS_STATUS_GARBLED)
+		die("%s: several meters match; give more digits", s);
+	if (res.first.status == NMBUS_STATUS_FRAME)
+		memcpy(sec, res.first.secaddr, NMBUS_SECADDR_LEN);
+}
+
+int parse_meter_address(const char *s, uint8_t sec[8])
+{
+	unsigned long a;
+
+	if (strlen(s) == NMBUS_SECADDR_STRLEN) {
+		if (nmbus_secaddr_parse(s, sec))
+			die_usage("bad secondary address '%s'", s);
+		return -1;
+	}
+	if (!parse_uint(s, 254, &a) || (a > 250 && a != 254))
+		die_usage("bad address '%s': 0-250, 254 or 16 hex digits", s);
+	return (int)a;
+}
+
+void bind_meter_address(struct nmbus_dev *dev, const char *s, int primary,
+			uint8_t sec[8])
+{
+	if (primary >= 0) {
+		if (nmbus_dev_set_primary(dev, (uint8_t)primary))
+			die_perror("bind to %s", s);
+		return;
+	}
+	if (has_wildcard(sec))
+		resolve_mask(dev, s, sec);
+	if (nmbus_dev_set_secondary(dev, sec))
+		die_perror("bind to %s", s);
+}
+
+static void print_status(const char *what, int st)
+{
+	if (st < 0)
+		print_perror("%s", what);
+	else if (st == NMBUS_STATUS_TIMEOUT)
+		print_error("%s: no answer", what);
+	else if (st == NMBUS_STATUS_GARBLED)
+		print_error("%s: garbled answer (several meters?)", what);
+	else
+		print_error("%s: unexpected answer: %s", what,
+			    nmbus_status_name(st));
+}
+
+bool send_expect_ack(struct nmbus_dev *dev, const uint8_t *tx, int len,
+		     const char *what)
+{
+	uint8_t rx[NMBUS_FRAME_MAX];
+	int st;
+
+	if (len < 0) {
+		errno = -len;
+		print_perror("%s: cannot build the request", what);
+		return false;
+	}
+	st = nmbus_dev_xfer(dev, tx, (size_t)len,
+			    NMBUS_XFER_ADDRESSED | NMBUS_XFER_FCB, rx,
+			    sizeof(rx), NULL);
+	if (st == NMBUS_STATUS_ACK)
+		return true;
+	print_status(what, st);
+	return false;
+}
+
+bool request_header(struct nmbus_dev *dev, const char *what, uint8_t *a,
+		    uint8_t sec[8])
+{
+	uint8_t tx[8], rx[NMBUS_FRAME_MAX];
+	struct nmbus_frame f;
+	size_t rx_len = 0;
+	int len, st;
+
+	len = nmbus_build_req_ud2(tx, sizeof(tx), 0, 0);
+	st = nmbus_dev_xfer(dev, tx, (size_t)len, NMBUS_XFER_ADDRESSED, rx,
+			    sizeof(rx), &rx_len);
+	if (st != NMBUS_STATUS_FRAME) {
+		print_status(what, st);
+		return false;
+	}
+	if (nmbus_decode(&f, rx, rx_len, NULL, 0) &&
+	    f.error.code != NMBUS_OK) {
+		print_error("%s: bad reply: %s", what,
+			    nmbus_strerror(f.error.code));
+		return false;
+	}
+	if (f.type != NMBUS_FRAME_LONG) {
+		print_error("%s: reply is no long frame", what);
+		return false;
+	}
+	*a = f.a;
+	if (sec) {
+		memset(sec, 0xff, NMBUS_SECADDR_LEN);
+		if (f.header.has_address) {
+			for (int i = 0; i < 4; i++)
+				sec[i] = (uint8_t)(f.header.id >> (8 * i));
+			sec[4] = (uint8_t)f.header.manufacturer;
+			sec[5] = (uint8_t)(f.header.manufacturer >> 8);
+			sec[6] = f.header.version;
+			sec[7] = f.header.medium;
+		}
+	}
 	return true;
 }

@@ -7,6 +7,7 @@
 #define TOOLS_COMMON_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit codes of every tool. */
@@ -40,5 +41,43 @@ void print_version(void);
 
 /* Parse an unsigned number (decimal, 0x hex); false if bad or > max. */
 bool parse_uint(const char *s, unsigned long max, unsigned long *out);
+
+/* ---- meter addresses (libnmbus) ---- */
+
+struct nmbus_dev;
+
+/*
+ * ADDRESS of a meter: a primary address (0-250, 254), returned, or a
+ * secondary address of 16 hex digits (F = any), written to @sec in wire
+ * order, and -1 returned. Exits with EXIT_USAGE if it is neither.
+ */
+int parse_meter_address(const char *s, uint8_t sec[8]);
+
+/*
+ * Bind @dev to the meter parse_meter_address() returned @primary or @sec
+ * for; a secondary mask with wildcards is first resolved, by a search, to
+ * the full address of the one meter it matches (@sec is updated). Exits
+ * with EXIT_FAIL if no meter or several match.
+ */
+void bind_meter_address(struct nmbus_dev *dev, const char *s, int primary,
+			uint8_t sec[8]);
+
+/*
+ * Send the SND_UD (or other request) @tx of @len bytes to the meter @dev is
+ * bound to, the kernel writing the address and the FCB. True if the meter
+ * acknowledged with E5; otherwise print_error() says what came back,
+ * @what naming the request, and false is returned.
+ */
+bool send_expect_ack(struct nmbus_dev *dev, const uint8_t *tx, int len,
+		     const char *what);
+
+/*
+ * REQ_UD2 to the meter @dev is bound to. True if it answered with a long
+ * frame: its A field in *@a and, if @sec is not NULL, its secondary
+ * address in wire order in @sec (all 0xff when the reply has no long
+ * header). False with the reason printed.
+ */
+bool request_header(struct nmbus_dev *dev, const char *what, uint8_t *a,
+		    uint8_t sec[8]);
 
 #endif /* TOOLS_COMMON_H */
