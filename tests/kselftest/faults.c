@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tools on a misbehaving bus: mbus-sim (on a pty in the guest) needs
+ * a wake-up preamble, spoils replies, stays silent, echoes the master or
+ * sends noise first. Reads must get through where the line allows it and
+ * fail with a clear message where it does not, losing nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "ksft-common.h"
+
+#define TOOLS "/tools/"
+
+struct bus {
+	pid_t sim;
+	int tty;
+	int index;
+	char dev[16];
+};
+
+/* Start mbus-sim --pty with @args (NULL-terminated) and attach N_MBUS. */
+static int bus_up(struct bus *b, ...)
+{
+	char *argv[16] = { TOOLS "mbus-sim", "--pty" };
+	char line[128] = "", pty[64];
+	int p[2], n = 2;
+	ssize_t len = 0, r;
+	va_list ap;
+
+	va_start(ap, b);
+	while (n < 15 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	if (ksft_mbus_load() || pipe(p))
+		return -1;
+	b->sim = fork();
+	if (!b->sim) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (len < (ssize_t)sizeof(line) - 1 && !memchr(line, '\n', len)) {
+		r = read(p[0], line + len, sizeof(line) - 1 - len);
+		if (r <= 0)
+			break;
+		len += r;
+	}
+	close(p[0]);
+	line[len] = '\0';
+	if (sscanf(line, "PTY %63s", pty) != 1)
+		return -1;
+	b->tty = open(pty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (b->tty < 0)
+		return -1;
+	b->index = ksft_mbus_attach(b->tty);
+	if (b->index < 0)
+		return -1;
+	snprintf(b->dev, sizeof(b->dev), "mbus%d", b->index);
+	return 0;
+}
+
+static void bus_down(struct bus *b)
+{
+	if (b->tty >= 0)
+		close(b->tty);
+	if (b->sim > 0) {
+		kill(b->sim, SIGTERM);
+		waitpid(b->sim, NULL, 0);
+	}
+}
+
+/* Run a shell command, stdout and stderr into @out; its exit status. */
+static int run(char *out, size_t size, const char *fmt, ...)
+{
+	char cmd[512];
+	size_t n = 0;
+	va_list ap;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (n + 1 < size && fgets(out + n, size - n, p))
+		n += strlen(out + n);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static unsigned long long stat_of(struct bus *b, const char *name)
+{
+	char path[64], buf[32];
+
+	snprintf(path, sizeof(path), "statistics/%s", name);
+	if (ksft_mbus_sysfs(b->index, path, buf, sizeof(buf)))
+		return ~0ULL;
+	return strtoull(buf, NULL, 10);
+}
+
+static char out[16384];
+
+TEST(the_calmex_profile_wakes_the_meter_and_reads_it)
+{
+	struct bus b = { .tty = -1 };
+
+	ASSERT_EQ(0, bus_up(&b, "--meter", "calmex,id=30303030,addr=6", NULL));
+	/* Without the profile: wrong rate, no preamble, no answer. */
+	EXPECT_EQ(1, run(out, sizeof(out), TOOLS "mbus-read -R 0 %s 6", b.dev));
+	EXPECT_NE(NULL, strstr(out, "no answer")) TH_LOG("%s", out);
+	EXPECT_EQ(0, run(out, sizeof(out),
+			 TOOLS "mbus-read --profile calmex2 --format=text %s 6",
+			 b.dev)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "id 30303030 PMX"));
+	bus_down(&b);
+}
+
+TEST(a_spoiled_reply_is_repeated_and_nothing_is_lost)
+{
+	struct bus b = { .tty = -1 };
+
+	/* Every second reply has a bad checksum. */
+	ASSERT_EQ(0, bus_up(&b, "--meter", "heat,id=11111111,addr=1",
+			    "--fault", "checksum/2", NULL));
+	EXPECT_EQ(0, run(out, sizeof(out), TOOLS "mbus-read %s 1", b.dev));
+	EXPECT_EQ(0, run(out, sizeof(out), TOOLS "mbus-read %s 1", b.dev))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"id\":\"11111111\""));
+	/* One window garbled, repeated once; the delimiter may reject more
+	 * than one candidate inside the spoiled frame.
+	 */
+	EXPECT_EQ(1, stat_of(&b, "garbled"));
+	EXPECT_EQ(1, stat_of(&b, "retries"));
+	EXPECT_LE(1, stat_of(&b, "checksum_errors"));
+	bus_down(&b);
+}
+
+TEST(a_silent_meter_gives_a_clear_error)
+{
+	struct bus b = { .tty = -1 };
+
+	ASSERT_EQ(0, bus_up(&b, "--meter", "heat,id=11111111,addr=1",
+			    "--fault", "silence", NULL));
+	EXPECT_EQ(1, run(out, sizeof(out), TOOLS "mbus-read %s 1", b.dev));
+	EXPECT_NE(NULL, strstr(out, "no answer")) TH_LOG("%s", out);
+	EXPECT_EQ(3, stat_of(&b, "timeouts"));
+	bus_down(&b);
+}
+
+TEST(an_echoing_converter_does_not_disturb_a_read)
+{
+	struct bus b = { .tty = -1 };
+
+	ASSERT_EQ(0, bus_up(&b, "--meter", "water,id=22222222,addr=2", "--echo",
+			    NULL));
+	EXPECT_EQ(0, run(out, sizeof(out), TOOLS "mbus-read %s 2", b.dev))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"id\":\"22222222\""));
+	EXPECT_LE(5, stat_of(&b, "echo_dropped"));
+	EXPECT_EQ(0, stat_of(&b, "garbled"));
+	bus_down(&b);
+}
+
+TEST(noise_before_the_reply_does_not_lose_it)
+{
+	struct bus b = { .tty = -1 };
+
+	ASSERT_EQ(0, bus_up(&b, "--meter", "heat,id=33333333,addr=3", "--noise",
+			    "3", NULL));
+	EXPECT_EQ(0, run(out, sizeof(out), TOOLS "mbus-read %s 3", b.dev))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"id\":\"33333333\""));
+	EXPECT_LE(3, stat_of(&b, "noise_bytes"));
+	bus_down(&b);
+}
+
+TEST(a_late_reply_is_not_taken_for_the_next_one)
+{
+	struct bus b = { .tty = -1 };
+
+	ASSERT_EQ(0, bus_up(&b, "--meter", "heat,id=44444444,addr=4", "--fault",
+			    "late", NULL));
+	EXPECT_EQ(1, run(out, sizeof(out), TOOLS "mbus-read -R 0 %s 4", b.dev));
+	EXPECT_NE(NULL, strstr(out, "no answer")) TH_LOG("%s", out);
+	bus_down(&b);
+}
+
+TEST_HARNESS_MAIN
