@@ -106,84 +106,6 @@ static int on_telegram(const uint8_t *buf, size_t len, unsigned int index,
 	return 0;
 }
 
-/* The meters a wildcard search found: the first, and how many. */
-struct resolve {
-	struct nmbus_scan_result first;
-	unsigned int n;
-};
-
-static int on_match(const struct nmbus_scan_result *r, void *arg)
-{
-	struct resolve *res = arg;
-
-	if (!res->n++)
-		res->first = *r;
-	return res->n > 1;	/* two are enough to give up */
-}
-
-static bool has_wildcard(const uint8_t *sec)
-{
-	for (int i = 0; i < 4; i++)
-		if ((sec[i] & 0x0f) == 0x0f || (sec[i] & 0xf0) == 0xf0)
-			return true;
-	return sec[4] == 0xff || sec[5] == 0xff || sec[6] == 0xff ||
-	       sec[7] == 0xff;
-}
-
-/*
- * A mask with wildcards: find the one meter it matches and use its full
- * address, so the kernel keeps it selected across the telegrams of a
- * readout (a wildcard selection is made again before every request,
- * which restarts the meter's readout).
- */
-static void resolve_mask(struct nmbus_dev *dev, const char *s, uint8_t *sec)
-{
-	struct resolve res = { .n = 0 };
-	struct nmbus_scan scan = {
-		.read_retries = 2,
-		.cb = on_match,
-		.arg = &res,
-	};
-
-	if (nmbus_scan_secondary(dev, sec, &scan) < 0 && errno != ECANCELED)
-		die_perror("search %s", s);
-	if (!res.n)
-		die("%s: no meter matches", s);
-	if (res.n > 1 || res.first.status == NMBUS_STATUS_GARBLED)
-		die("%s: several meters match; give more digits", s);
-	if (res.first.status == NMBUS_STATUS_FRAME)
-		memcpy(sec, res.first.secaddr, NMBUS_SECADDR_LEN);
-}
-
-/* ADDRESS: a primary address, or 16 hex digits (@sec filled). */
-static int parse_address(const char *s, uint8_t *sec)
-{
-	unsigned long a;
-
-	if (strlen(s) == NMBUS_SECADDR_STRLEN) {
-		if (nmbus_secaddr_parse(s, sec))
-			die_usage("bad secondary address '%s'", s);
-		return -1;
-	}
-	if (!parse_uint(s, 254, &a) || (a > 250 && a != 254))
-		die_usage("bad address '%s': 0-250, 254 or 16 hex digits", s);
-	return (int)a;
-}
-
-static void bind_address(struct nmbus_dev *dev, const char *s, int primary,
-			 uint8_t *sec)
-{
-	if (primary >= 0) {
-		if (nmbus_dev_set_primary(dev, (uint8_t)primary))
-			die_perror("bind to %s", s);
-		return;
-	}
-	if (has_wildcard(sec))
-		resolve_mask(dev, s, sec);
-	if (nmbus_dev_set_secondary(dev, sec))
-		die_perror("bind to %s", s);
-}
-
 static void apply_profile(struct nmbus_dev *dev,
 			  const struct nmbus_profile *p)
 {
@@ -283,7 +205,7 @@ int main(int argc, char **argv)
 	if (argc - optind != 2)
 		die_usage("expected DEVICE and ADDRESS");
 
-	primary = parse_address(argv[optind + 1], sec);
+	primary = parse_meter_address(argv[optind + 1], sec);
 	dev = nmbus_dev_open(argv[optind]);
 	if (!dev)
 		die_perror("%s", argv[optind]);
@@ -293,7 +215,7 @@ int main(int argc, char **argv)
 		die_perror("set baud rate %lu", baud);
 	if (retries <= 5 && nmbus_dev_set_retries(dev, (unsigned int)retries))
 		die_perror("set retries");
-	bind_address(dev, argv[optind + 1], primary, sec);
+	bind_meter_address(dev, argv[optind + 1], primary, sec);
 	if (nke)
 		send_nke(dev);
 
