@@ -175,13 +175,10 @@ int main(int argc, char **argv)
 				die_usage("unknown profile '%s'", optarg);
 			break;
 		case 'b':
-			if (!parse_uint(optarg, 38400, &baud) ||
-			    nmbus_baud_to_ci((unsigned int)baud) < 0)
-				die_usage("bad baud rate '%s'", optarg);
+			baud = parse_baud_arg(optarg);
 			break;
 		case 'R':
-			if (!parse_uint(optarg, 5, &retries))
-				die_usage("retries must be 0 to 5");
+			retries = parse_retries_arg(optarg);
 			break;
 		case 'm':
 			if (!parse_uint(optarg, TELEGRAMS_MAX, &max) || !max)

@@ -224,7 +224,6 @@ int main(int argc, char **argv)
 	};
 	static struct opts o = { .last = 250 };
 	struct nmbus_dev *dev;
-	unsigned long v;
 	unsigned int old_baud;
 	bool ok = true;
 	int c;
@@ -236,9 +235,7 @@ int main(int argc, char **argv)
 			parse_range(optarg, &o);
 			break;
 		case 'R':
-			if (!parse_uint(optarg, 5, &v))
-				die_usage("retries must be 0 to 5");
-			o.retries = (unsigned int)v;
+			o.retries = (unsigned int)parse_retries_arg(optarg);
 			break;
 		case 'u':
 			o.ud2 = true;
@@ -251,10 +248,7 @@ int main(int argc, char **argv)
 			o.auto_mode = true;
 			break;
 		case 'b':
-			if (!parse_uint(optarg, 38400, &v) ||
-			    nmbus_baud_to_ci((unsigned int)v) < 0)
-				die_usage("bad baud rate '%s'", optarg);
-			o.baud = (unsigned int)v;
+			o.baud = (unsigned int)parse_baud_arg(optarg);
 			break;
 		case 'A':
 			o.all_bauds = true;

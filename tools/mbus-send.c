@@ -71,16 +71,13 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "b:nR:jhv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			if (!parse_uint(optarg, 38400, &baud) ||
-			    nmbus_baud_to_ci((unsigned int)baud) < 0)
-				die_usage("bad baud rate '%s'", optarg);
+			baud = parse_baud_arg(optarg);
 			break;
 		case 'n':
 			no_reply = true;
 			break;
 		case 'R':
-			if (!parse_uint(optarg, 5, &retries))
-				die_usage("retries must be 0 to 5");
+			retries = parse_retries_arg(optarg);
 			break;
 		case 'j':
 			json = true;

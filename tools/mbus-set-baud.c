@@ -46,16 +46,6 @@ static void usage(FILE *out)
 		get_prog_name());
 }
 
-static unsigned long parse_baud(const char *s)
-{
-	unsigned long baud;
-
-	if (!parse_uint(s, 38400, &baud) ||
-	    nmbus_baud_to_ci((unsigned int)baud) < 0)
-		die_usage("bad baud rate '%s'", s);
-	return baud;
-}
-
 static void print_result(bool json, const char *dev, const char *addr,
 			 unsigned int old, unsigned int baud, bool ok,
 			 const char *why)
@@ -118,11 +108,10 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "b:R:jhv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			from = parse_baud(optarg);
+			from = parse_baud_arg(optarg);
 			break;
 		case 'R':
-			if (!parse_uint(optarg, 5, &retries))
-				die_usage("retries must be 0 to 5");
+			retries = parse_retries_arg(optarg);
 			break;
 		case 'j':
 			json = true;
@@ -142,7 +131,7 @@ int main(int argc, char **argv)
 		die_usage("expected DEVICE, ADDRESS and BAUD");
 
 	primary = parse_meter_address(argv[optind + 1], sec);
-	baud = parse_baud(argv[optind + 2]);
+	baud = parse_baud_arg(argv[optind + 2]);
 	dev = nmbus_dev_open(argv[optind]);
 	if (!dev)
 		die_perror("%s", argv[optind]);

@@ -103,6 +103,25 @@ bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return true;
 }
 
+unsigned long parse_baud_arg(const char *s)
+{
+	unsigned long baud;
+
+	if (!parse_uint(s, 38400, &baud) ||
+	    nmbus_baud_to_ci((unsigned int)baud) < 0)
+		die_usage("bad baud rate '%s'", s);
+	return baud;
+}
+
+unsigned long parse_retries_arg(const char *s)
+{
+	unsigned long retries;
+
+	if (!parse_uint(s, 5, &retries))
+		die_usage("retries must be 0 to 5");
+	return retries;
+}
+
 /* ---- meter addresses ---- */
 
 /* The meters a wildcard search found: the first, and how many. */

@@ -41,6 +41,10 @@ void print_version(void);
 
 /* Parse an unsigned number (decimal, 0x hex); false if bad or > max. */
 bool parse_uint(const char *s, unsigned long max, unsigned long *out);
+/* A --baud argument: one of the eight M-Bus rates, else exit 2. */
+unsigned long parse_baud_arg(const char *s);
+/* A --retries argument: 0 to 5, else exit 2. */
+unsigned long parse_retries_arg(const char *s);
 
 /* ---- meter addresses (libnmbus) ---- */
 
