@@ -9,6 +9,7 @@
  * over the bytes. Values are interpreted on demand (value.c).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -84,31 +85,72 @@ NMBUS_API const char *nmbus_ci_name(uint8_t ci)
 
 /*
  * What the record walk needs of a DIF, indexed by the DIF: the length of
- * the data field (bits 0-3), the function field (bits 4-5) and the low
- * storage bit (bit 6). A variable length (0Dh, LVAR) is DL_VAR, larger
- * than any data left, so the bounds check catches it; special functions
- * (0Fh) are DL_SPECIAL.
+ * its data field, DL_VAR for a variable length (0Dh, LVAR), larger than
+ * any data left so that the bounds check catches it, or DL_SPECIAL for
+ * the special functions (0Fh).
  */
-struct __attribute__((aligned(4))) dif_info {	/* 4 bytes: cheap index */
-	uint8_t len;
-	uint8_t function;
-	uint8_t storage;
-};
-
 #define DL_VAR		0xfe
 #define DL_SPECIAL	0xff
-#define DIF16(fn, st)	{ 0, fn, st }, { 1, fn, st }, { 2, fn, st }, \
-			{ 3, fn, st }, { 4, fn, st }, { 4, fn, st }, \
-			{ 6, fn, st }, { 8, fn, st }, { 0, fn, st }, \
-			{ 1, fn, st }, { 2, fn, st }, { 3, fn, st }, \
-			{ 4, fn, st }, { DL_VAR, fn, st }, { 6, fn, st }, \
-			{ DL_SPECIAL, fn, st }
-#define DIF64(st)	DIF16(0, st), DIF16(1, st), DIF16(2, st), DIF16(3, st)
+#define DL16		0, 1, 2, 3, 4, 4, 6, 8, 0, 1, 2, 3, 4, DL_VAR, 6, \
+			DL_SPECIAL
+#define DL64		DL16, DL16, DL16, DL16
 
-static const struct dif_info dif_table[256] = {
-	DIF64(0), DIF64(1),		/* 00..7F: no DIFE */
-	DIF64(0), DIF64(1),		/* 80..FF: DIFEs follow */
+static const uint8_t dif_len[256] = { DL64, DL64, DL64, DL64 };
+
+/*
+ * The first 16 bytes of a record as its DIF alone sets them: storage bit,
+ * kind, DIF and function field, the rest zero. The record walk starts a
+ * record with one 16-byte copy of its DIF's entry (a vector type makes it
+ * one load and one store) and clears the other 32 bytes.
+ */
+typedef uint8_t record_head __attribute__((vector_size(16)));
+
+struct record_head_fields {
+	uint64_t storage;
+	uint8_t kind;
+	uint8_t dif;
+	uint8_t function;
+	uint8_t zero[5];
 };
+
+_Static_assert(sizeof(struct record_head_fields) == sizeof(record_head) &&
+	       offsetof(struct nmbus_record, storage) == 0 &&
+	       offsetof(struct nmbus_record, kind) == 8 &&
+	       offsetof(struct nmbus_record, dif) == 9 &&
+	       offsetof(struct nmbus_record, function) == 10 &&
+	       offsetof(struct nmbus_record, offset) == 16 &&
+	       sizeof(struct nmbus_record) == 48,
+	       "struct nmbus_record must start as struct record_head_fields");
+
+#define HEAD(d)		{ .f = { .storage = ((d) >> 6) & 1, \
+			  .kind = NMBUS_RECORD_DATA, .dif = (d), \
+			  .function = ((d) >> 4) & 3 } }
+#define HEAD4(d)	HEAD(d), HEAD((d) + 1), HEAD((d) + 2), HEAD((d) + 3)
+#define HEAD16(d)	HEAD4(d), HEAD4((d) + 4), HEAD4((d) + 8), \
+			HEAD4((d) + 12)
+#define HEAD64(d)	HEAD16(d), HEAD16((d) + 16), HEAD16((d) + 32), \
+			HEAD16((d) + 48)
+
+static const union {
+	struct record_head_fields f;
+	record_head v;
+} dif_head[256] = {
+	HEAD64(0x00), HEAD64(0x40), HEAD64(0x80), HEAD64(0xc0),
+};
+
+/* A 16-byte store to any address, allowed to alias the record. */
+typedef uint8_t record_chunk __attribute__((vector_size(16), aligned(1),
+					    may_alias));
+
+/* Start record @r for DIF @dif: see dif_head. */
+static inline void record_start(struct nmbus_record *r, uint8_t dif)
+{
+	record_chunk *c = (record_chunk *)r;
+
+	c[0] = dif_head[dif].v;
+	c[1] = (record_chunk){ 0 };
+	c[2] = (record_chunk){ 0 };
+}
 
 static const char *const error_text[NMBUS_E_COUNT] = {
 	[NMBUS_OK] = "success",
@@ -219,8 +261,15 @@ static uint8_t long_checksum(const uint8_t *p, unsigned int len)
 
 	if (len < 16)
 		return mbus_frame_checksum(p, len);
-	for (; p < end; p += 16) {
+	if (len & 16) {
 		v = _mm_loadu_si128((const __m128i *)p);
+		acc = _mm_sad_epu8(v, zero);
+		p += 16;
+	}
+	for (; p < end; p += 32) {	/* two vectors a round */
+		v = _mm_loadu_si128((const __m128i *)p);
+		acc = _mm_add_epi64(acc, _mm_sad_epu8(v, zero));
+		v = _mm_loadu_si128((const __m128i *)(p + 16));
 		acc = _mm_add_epi64(acc, _mm_sad_epu8(v, zero));
 	}
 	if (rem) {
@@ -372,6 +421,41 @@ static inline void fold_difes(struct nmbus_record *r, const uint8_t *d,
 }
 
 /*
+ * Tariff and subunit of a record with a single DIFE, indexed by the DIFE
+ * (the bytes from @tariff to @plain_offset of the record: one 8-byte
+ * copy, plain_offset still 0).
+ */
+struct dife_fields {
+	uint32_t tariff;
+	uint16_t subunit;
+	uint16_t plain_offset;
+};
+
+_Static_assert(offsetof(struct nmbus_record, subunit) ==
+	       offsetof(struct nmbus_record, tariff) + 4 &&
+	       offsetof(struct nmbus_record, plain_offset) ==
+	       offsetof(struct nmbus_record, tariff) + 6,
+	       "struct nmbus_record must hold struct dife_fields at tariff");
+
+#define DIFE(d)		{ .tariff = ((d) >> 4) & 3, .subunit = ((d) >> 6) & 1 }
+#define DIFE4(d)	DIFE(d), DIFE((d) + 1), DIFE((d) + 2), DIFE((d) + 3)
+#define DIFE16(d)	DIFE4(d), DIFE4((d) + 4), DIFE4((d) + 8), \
+			DIFE4((d) + 12)
+#define DIFE64(d)	DIFE16(d), DIFE16((d) + 16), DIFE16((d) + 32), \
+			DIFE16((d) + 48)
+
+static const struct dife_fields dife_one[128] = { DIFE64(0), DIFE64(0x40) };
+
+/* Record @r has the one DIFE @d (extension bit clear). */
+static inline void one_dife(struct nmbus_record *r, uint8_t d)
+{
+	r->n_dife = 1;
+	r->has_dife = true;
+	r->storage |= (d & 0x0f) << 1;
+	memcpy(&r->tariff, &dife_one[d], sizeof(dife_one[0]));
+}
+
+/*
  * A DIFE chain of any length at @q: return the offset after it, or 0 on
  * error. (The record walk takes one or two DIFEs itself.)
  */
@@ -465,8 +549,8 @@ truncated:
 }
 
 /*
- * Walk the records: the hot loop of the decoder. A record is cleared with
- * one memset (48 bytes: three wide stores), then only its non-zero fields
+ * Walk the records: the hot loop of the decoder. A record starts as three
+ * 16-byte stores (record_start()), then only its other non-zero fields
  * are stored. DIFEs, VIFEs, plain-text VIFs, variable lengths and errors
  * leave the straight path for the helpers above.
  */
@@ -480,8 +564,7 @@ static int decode_records(struct nmbus_frame *f, size_t p)
 
 	while (p < end) {
 		const uint8_t dif = b[p];
-		const struct dif_info *di = &dif_table[dif];
-		size_t q = p + 1, dlen = di->len;
+		size_t q = p + 1, dlen = dif_len[dif];
 		uint8_t vif;
 
 		if (__builtin_expect(dlen == DL_SPECIAL, 0)) {
@@ -506,16 +589,12 @@ static int decode_records(struct nmbus_frame *f, size_t p)
 			goto out;
 		}
 
-		memset(r, 0, sizeof(*r));
-		r->kind = NMBUS_RECORD_DATA;
-		r->dif = dif;
-		r->function = di->function;
-		r->storage = di->storage;
+		record_start(r, dif);
 		r->offset = p;
 		if (dif & DIF_EXT) {
 			/* One or two DIFEs: nearly all that occur. */
 			if (__builtin_expect(q < end && !(b[q] & DIF_EXT), 1)) {
-				fold_difes(r, b + q, 1);
+				one_dife(r, b[q]);
 				q += 1;
 			} else if (q + 1 < end && !(b[q + 1] & DIF_EXT)) {
 				fold_difes(r, b + q, 2);

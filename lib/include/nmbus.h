@@ -185,27 +185,29 @@ enum nmbus_record_kind {
  * @lvar: the LVAR byte of a variable-length field (DIF xDh), else 0.
  *
  * The decoder fills this in cheaply; the value and its meaning are
- * computed on demand by nmbus_record_get_value().
+ * computed on demand by nmbus_record_get_value(). (The order of the
+ * fields lets the decoder write the first 16 bytes, which the DIF alone
+ * determines, from a table in one copy.)
  */
 struct nmbus_record {
+	uint64_t storage;
 	uint8_t kind;
 	uint8_t dif;
-	uint8_t n_dife;
-	uint8_t vif;
-	uint8_t n_vife;
-	uint8_t vife[NMBUS_MAX_VIFE];
 	uint8_t function;
+	uint8_t vif;
+	uint8_t n_dife;
 	bool has_dife;
-	uint16_t subunit;
-	uint32_t tariff;
-	uint64_t storage;
+	uint8_t n_vife;
+	uint8_t lvar;
 	uint16_t offset;
 	uint16_t vif_offset;
-	uint16_t plain_offset;
-	uint8_t plain_len;
-	uint8_t lvar;
 	uint16_t data_offset;
 	uint16_t data_len;
+	uint32_t tariff;
+	uint16_t subunit;
+	uint16_t plain_offset;
+	uint8_t plain_len;
+	uint8_t vife[NMBUS_MAX_VIFE];
 };
 
 /**

@@ -394,6 +394,32 @@ TEST(storage_tariff_subunit_from_dife_chain)
 	EXPECT_TRUE(d.rec[0].has_dife);
 }
 
+/* Every single DIFE after DIFs with and without the storage bit. */
+TEST(every_single_dife)
+{
+	struct decoded d;
+
+	for (unsigned int dif = 0x81; dif <= 0xf1; dif += 0x30) {
+		for (unsigned int e = 0; e < 0x80; e++) {
+			uint8_t rec[] = { dif, e, 0x13, 0x07 };
+
+			ASSERT_EQ(0, decode_records(&d, rec, sizeof(rec)));
+			ASSERT_EQ(1u, d.f.n_records);
+			EXPECT_EQ((dif >> 6 & 1) | (e & 0x0f) << 1,
+				  d.rec[0].storage);
+			EXPECT_EQ(e >> 4 & 3, d.rec[0].tariff);
+			EXPECT_EQ(e >> 6 & 1, d.rec[0].subunit);
+			EXPECT_EQ(1, d.rec[0].n_dife);
+			EXPECT_TRUE(d.rec[0].has_dife);
+			EXPECT_EQ(0, d.rec[0].plain_offset);
+			EXPECT_EQ(dif >> 4 & 3, d.rec[0].function);
+			EXPECT_EQ(dif, d.rec[0].dif);
+			EXPECT_EQ(0x13, d.rec[0].vif);
+			EXPECT_EQ(1, d.rec[0].data_len);
+		}
+	}
+}
+
 TEST(ten_difes_are_allowed_and_storage_has_41_bits)
 {
 	struct decoded d;
