@@ -353,7 +353,8 @@ static void json_value(struct nmbus_out *o, const struct nmbus_frame *f,
 			nmbus_out_str(o, ",\"summer_time\":true");
 		break;
 	case NMBUS_VALUE_TEXT:
-		json_str_bytes(o, v->bytes, v->len, true);
+		json_str_bytes(o, v->bytes, v->len,
+			       !(v->flags & NMBUS_VF_TEXT_IN_ORDER));
 		break;
 	case NMBUS_VALUE_BINARY:
 		nmbus_out_char(o, '"');
@@ -436,7 +437,8 @@ static void json_record(struct nmbus_out *o, const struct nmbus_frame *f,
 		      json_functions[r->function & 3].len);
 	if (r->plain_len) {
 		nmbus_out_lit(o, ",\"quantity\":\"plain text unit\",\"unit\":");
-		json_str_bytes(o, f->buf + r->plain_offset, r->plain_len, true);
+		json_str_bytes(o, f->buf + r->plain_offset, r->plain_len,
+			       !f->msb_first);
 	} else {
 		nmbus_out_lit(o, ",\"quantity\":\"");
 		nmbus_out_mem(o, vi->q, vi->qlen);
@@ -577,6 +579,17 @@ void nmbus_write_json(struct nmbus_out *o, const struct nmbus_frame *f)
 }
 
 /* Human-readable: a summary line, then one line per record. */
+/* @n characters at @p for people, in reading order; '?' for non-ASCII. */
+static void text_chars(struct nmbus_out *o, const uint8_t *p, size_t n,
+		       bool reversed)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = reversed ? p[n - 1 - i] : p[i];
+
+		nmbus_out_char(o, c >= 0x20 && c < 0x7f ? (char)c : '?');
+	}
+}
+
 void nmbus_write_text(struct nmbus_out *o, const struct nmbus_frame *f)
 {
 	const struct nmbus_header *h = &f->header;
@@ -663,10 +676,8 @@ void nmbus_write_text(struct nmbus_out *o, const struct nmbus_frame *f)
 			nmbus_write_datetime(o, &v);
 			break;
 		case NMBUS_VALUE_TEXT:
-			for (size_t k = v.len; k-- > 0;)
-				nmbus_out_char(o, v.bytes[k] >= 0x20 &&
-					       v.bytes[k] < 0x7f ?
-					       (char)v.bytes[k] : '?');
+			text_chars(o, v.bytes, v.len,
+				   !(v.flags & NMBUS_VF_TEXT_IN_ORDER));
 			break;
 		case NMBUS_VALUE_BINARY:
 		case NMBUS_VALUE_INVALID:
@@ -680,8 +691,8 @@ void nmbus_write_text(struct nmbus_out *o, const struct nmbus_frame *f)
 		}
 		if (r->plain_len) {
 			nmbus_out_char(o, ' ');
-			for (unsigned int k = r->plain_len; k-- > 0;)
-				nmbus_out_char(o, f->buf[r->plain_offset + k]);
+			text_chars(o, f->buf + r->plain_offset, r->plain_len,
+				   !f->msb_first);
 		} else if (v.unit != NMBUS_UNIT_NONE) {
 			nmbus_out_char(o, ' ');
 			nmbus_out_str(o, nmbus_units[v.unit].name);

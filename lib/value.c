@@ -230,7 +230,7 @@ const struct vif_info *nmbus_value_decode(const struct nmbus_frame *f,
 	const struct vif_info *vi;
 	const uint8_t *d, *wire;
 	unsigned int k, n;
-	uint8_t rev[8];
+	uint8_t rev[16];
 	double offset = 0.0;
 	bool is_date = false, neg;
 	int64_t raw;
@@ -247,8 +247,14 @@ const struct vif_info *nmbus_value_decode(const struct nmbus_frame *f,
 		return &vif_mfr_block;
 	}
 
-	/* CI 76h: fixed-size fields arrive MSB first; decode a reversed copy. */
-	if (f->msb_first && (r->dif & 0x0f) != 0x0d && n <= sizeof(rev)) {
+	/*
+	 * CI 76h: multi-byte fields arrive MSB first; numbers, dates and
+	 * BCD of up to 16 bytes decode from a reversed copy. Text arrives
+	 * in reading order (it is reversed in the usual LSB-first frames)
+	 * and binary is kept as on the wire.
+	 */
+	if (f->msb_first && n <= sizeof(rev) &&
+	    ((r->dif & 0x0f) != 0x0d || (r->lvar >= 0xc0 && r->lvar <= 0xdf))) {
 		for (unsigned int i = 0; i < n; i++)
 			rev[i] = wire[n - 1 - i];
 		d = rev;
@@ -308,6 +314,9 @@ const struct vif_info *nmbus_value_decode(const struct nmbus_frame *f,
 		v->len = n;
 		if (r->lvar <= 0xbf) {
 			v->type = NMBUS_VALUE_TEXT;
+			v->bytes = wire;
+			if (f->msb_first)
+				v->flags |= NMBUS_VF_TEXT_IN_ORDER;
 		} else if (r->lvar <= 0xdf && n <= 9) {
 			if (!get_bcd(d, n, &raw, &neg)) {
 				v->type = NMBUS_VALUE_INVALID;
@@ -346,7 +355,8 @@ NMBUS_API ssize_t nmbus_value_copy_text(const struct nmbus_value *v,
 		return -1;
 	}
 	for (i = 0; size && i < v->len && i < size - 1; i++)
-		buf[i] = v->bytes[v->len - 1 - i];
+		buf[i] = v->flags & NMBUS_VF_TEXT_IN_ORDER ? v->bytes[i] :
+			 v->bytes[v->len - 1 - i];
 	if (size)
 		buf[i] = '\0';
 	return v->len;

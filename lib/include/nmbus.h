@@ -371,7 +371,8 @@ enum nmbus_value_type {
 	NMBUS_VALUE_DATE,	/**< @tm, type G */
 	NMBUS_VALUE_DATETIME,	/**< @tm, types F or I */
 	NMBUS_VALUE_TIME,	/**< @tm, type J */
-	NMBUS_VALUE_TEXT,	/**< @bytes: ASCII, reversed on the wire */
+	NMBUS_VALUE_TEXT,	/**< @bytes: ASCII, reversed on the wire
+				 *   (unless NMBUS_VF_TEXT_IN_ORDER) */
 	NMBUS_VALUE_BINARY,	/**< @bytes: opaque bytes (printed in hex) */
 	NMBUS_VALUE_INVALID,	/**< BCD with non-decimal digits: error marker */
 };
@@ -407,6 +408,8 @@ enum nmbus_value_flag {
 	NMBUS_VF_MFR_VIFE = 1 << 3,	/**< VIFE 7Fh/FFh: manufacturer VIFEs follow */
 	NMBUS_VF_NEGATIVE_BCD = 1 << 4,	/**< BCD with F top nibble (negative) */
 	NMBUS_VF_UNKNOWN_VIF = 1 << 5,	/**< VIF or VIFE code reserved */
+	/** TEXT @bytes are in reading order: a CI 76h (MSB first) frame. */
+	NMBUS_VF_TEXT_IN_ORDER = 1 << 6,
 };
 
 /**

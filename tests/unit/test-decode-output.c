@@ -83,6 +83,79 @@ static void json_of(struct decoded *d, char *out, size_t size)
 	nmbus_frame_format(&d->f, NMBUS_FORMAT_JSON, out, size);
 }
 
+/*
+ * A CI 76h (MSB first) response: ACW header, then a variable-length
+ * ASCII text, a variable-length BCD, a plain-text unit, a 64-bit integer
+ * and a type I date and time, every multi-byte field most significant
+ * byte (or first character) first.
+ */
+static size_t mk_msb_first(uint8_t *buf)
+{
+	static const uint8_t ud[] = {
+		0x11, 0x49, 0x03, 0x78, 0x04, 0x77, 0x0e, 0x16,
+		0x0a, 0x00, 0x00, 0x00,
+		0x0d, 0xfd, 0x0e, 0x03, 'A', '1', 'z',	/* firmware "A1z" */
+		0x0d, 0x13, 0xc3, 0x12, 0x34, 0x56,	/* 123.456 m3 */
+		0x02, 0x7c, 0x03, 'k', 'W', 'h', 0x12, 0x34, /* 4660 kWh */
+		0x07, 0x13, 0, 0, 0, 0, 0, 0x01, 0, 0,	/* 65.536 m3 */
+		0x06, 0x6d, 0x00, 0x1b, 0x4e, 0x0f, 0x1e, 0x2d, /* type I */
+	};
+
+	return mkframe(buf, 0x08, 0x01, 0x76, ud, sizeof(ud));
+}
+
+TEST(msb_first_frame_values)
+{
+	struct nmbus_record rec[8];
+	struct nmbus_frame f;
+	struct nmbus_value v;
+	uint8_t buf[128];
+	char text[8];
+	size_t n = mk_msb_first(buf);
+
+	ASSERT_EQ(0, nmbus_decode(&f, buf, n, rec, 8));
+	ASSERT_EQ(5u, f.n_records);
+	ASSERT_EQ(0, nmbus_record_get_value(&f, &rec[0], &v));
+	EXPECT_EQ(NMBUS_VALUE_TEXT, v.type);
+	EXPECT_TRUE(v.flags & NMBUS_VF_TEXT_IN_ORDER);
+	EXPECT_EQ(3, nmbus_value_copy_text(&v, text, sizeof(text)));
+	EXPECT_STREQ("A1z", text);
+	ASSERT_EQ(0, nmbus_record_get_value(&f, &rec[1], &v));
+	EXPECT_EQ(NMBUS_VALUE_NUMBER, v.type);
+	EXPECT_EQ(123456, v.raw);
+	ASSERT_EQ(0, nmbus_record_get_value(&f, &rec[2], &v));
+	EXPECT_EQ(4660, v.raw);
+	ASSERT_EQ(0, nmbus_record_get_value(&f, &rec[3], &v));
+	EXPECT_EQ(65536, v.raw);
+	ASSERT_EQ(0, nmbus_record_get_value(&f, &rec[4], &v));
+	EXPECT_EQ(NMBUS_VALUE_DATETIME, v.type);
+	EXPECT_EQ(2010, v.tm.year);	/* 2010-11-14 15:30:45 */
+	EXPECT_EQ(11, v.tm.month);
+	EXPECT_EQ(14, v.tm.day);
+	EXPECT_EQ(15, v.tm.hour);
+	EXPECT_EQ(30, v.tm.minute);
+	EXPECT_EQ(45, v.tm.second);
+}
+
+TEST(msb_first_frame_json_and_text)
+{
+	struct nmbus_record rec[8];
+	struct nmbus_frame f;
+	uint8_t buf[128];
+	char out[4096];
+	size_t n = mk_msb_first(buf);
+
+	ASSERT_EQ(0, nmbus_decode(&f, buf, n, rec, 8));
+	nmbus_frame_format(&f, NMBUS_FORMAT_JSON, out, sizeof(out));
+	EXPECT_NE(NULL, strstr(out, "\"value\":\"A1z\""));
+	EXPECT_NE(NULL, strstr(out, "\"value\":123.456,"));
+	EXPECT_NE(NULL, strstr(out, "\"unit\":\"kWh\""));
+	EXPECT_NE(NULL, strstr(out, "\"value\":65.536,"));
+	nmbus_frame_format(&f, NMBUS_FORMAT_TEXT, out, sizeof(out));
+	EXPECT_NE(NULL, strstr(out, "A1z"));
+	EXPECT_NE(NULL, strstr(out, "4660 kWh"));
+}
+
 TEST(json_numbers_are_exact_decimals)
 {
 	struct decoded d;
