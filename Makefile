@@ -51,13 +51,14 @@ include tests/tests.mk
 include install.mk
 
 # The module is built out of the source tree, one directory per kernel,
-# from symlinks to the sources, so 6.1 and 6.12 objects never mix.
+# from symlinks to the sources, so 6.1 and 6.12 objects never mix. Our O=
+# must not reach Kbuild, for which it names the kernel's output tree.
 KMOD_SRCS := Kbuild $(wildcard driver/*.c driver/*.h) uapi/linux/mbus.h
 
 $(O)/kmod/%/n_mbus.ko: $(KMOD_SRCS)
 	scripts/kmod-tree $(O)/kmod/$* $(KMOD_SRCS)
 	$(MAKE) -C $(if $(filter $*,$(KVER)),$(KDIR),/lib/modules/$*/build) \
-		M=$(CURDIR)/$(O)/kmod/$* W=1 modules
+		M=$(CURDIR)/$(O)/kmod/$* O= W=1 modules
 
 module: $(O)/kmod/$(KVER)/n_mbus.ko
 
@@ -80,4 +81,7 @@ demo: all modules ksft
 clean:
 	rm -rf build build-san
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+# Dependency files of the objects; not the guest and package roots that
+# other targets build under $(O) (their /etc has directories named *.d).
+-include $(shell find $(O) \( -path '$(O)/qemu' -o -path '$(O)/deb-root' \) \
+	-prune -o -name '*.d' -type f -print 2>/dev/null)
