@@ -40,6 +40,9 @@ static void usage(FILE *out)
 		"                        baud rate, wake-up preamble, retries,\n"
 		"                        timeout ('list' lists them)\n"
 		"  -b, --baud=B          set the port to B baud first\n"
+		"  -k, --keep-baud       leave the port at the baud rate of\n"
+		"                        --profile or --baud (default: put the\n"
+		"                        rate back when done)\n"
 		"  -R, --retries=N       retries of each request (0-5)\n"
 		"  -m, --max-telegrams=N read at most N telegrams (default %d)\n"
 		"  -f, --format=FMT      json (default), xml, xml-normalized\n"
@@ -106,6 +109,22 @@ static int on_telegram(const uint8_t *buf, size_t len, unsigned int index,
 	return 0;
 }
 
+/*
+ * The port's baud rate is shared by every program on the bus: put it back
+ * as it was when a profile or --baud changed it, also when exiting on an
+ * error (die_*() call exit()).
+ */
+static struct nmbus_dev *baud_dev;
+static unsigned int baud_before;
+
+static void restore_baud(void)
+{
+	if (!baud_dev || nmbus_dev_get_baud(baud_dev) == baud_before)
+		return;
+	if (nmbus_dev_set_baud(baud_dev, baud_before))
+		print_perror("restore baud rate %u", baud_before);
+}
+
 static void apply_profile(struct nmbus_dev *dev,
 			  const struct nmbus_profile *p)
 {
@@ -144,6 +163,7 @@ int main(int argc, char **argv)
 		{ "nke", no_argument, NULL, 'n' },
 		{ "profile", required_argument, NULL, 'p' },
 		{ "baud", required_argument, NULL, 'b' },
+		{ "keep-baud", no_argument, NULL, 'k' },
 		{ "retries", required_argument, NULL, 'R' },
 		{ "max-telegrams", required_argument, NULL, 'm' },
 		{ "format", required_argument, NULL, 'f' },
@@ -156,10 +176,10 @@ int main(int argc, char **argv)
 	unsigned long baud = 0, retries = 6, max = TELEGRAMS_DEFAULT;
 	uint8_t sec[NMBUS_SECADDR_LEN];
 	struct nmbus_dev *dev;
-	bool nke = false;
+	bool nke = false, keep_baud = false;
 	int c, n, primary;
 
-	while ((c = getopt_long(argc, argv, "np:b:R:m:f:hv", longopts,
+	while ((c = getopt_long(argc, argv, "np:b:kR:m:f:hv", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -176,6 +196,9 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			baud = parse_baud_arg(optarg);
+			break;
+		case 'k':
+			keep_baud = true;
 			break;
 		case 'R':
 			retries = parse_retries_arg(optarg);
@@ -206,6 +229,11 @@ int main(int argc, char **argv)
 	dev = nmbus_dev_open(argv[optind]);
 	if (!dev)
 		die_perror("%s", argv[optind]);
+	if (!keep_baud) {
+		baud_dev = dev;
+		baud_before = nmbus_dev_get_baud(dev);
+		atexit(restore_baud);
+	}
 	if (profile)
 		apply_profile(dev, profile);
 	if (baud && nmbus_dev_set_baud(dev, (unsigned int)baud))
@@ -226,6 +254,8 @@ int main(int argc, char **argv)
 		else
 			print_perror("%s", argv[optind + 1]);
 	}
+	restore_baud();
+	baud_dev = NULL;
 	nmbus_dev_close(dev);
 	return n > 0 && !st.bad ? EXIT_OK : EXIT_FAIL;
 }

@@ -12,8 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/mbus.h>
 
 #include "kselftest_harness.h"
 #include "ksft-common.h"
@@ -117,6 +120,22 @@ static unsigned long long stat_of(struct bus *b, const char *name)
 
 static char out[16384];
 
+/* The port's baud rate, from a file of its own (-1 on error). */
+static long port_baud(struct bus *b)
+{
+	char path[32];
+	__u32 baud;
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "/dev/%s", b->dev);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = ioctl(fd, MBUS_IOC_GET_BAUD, &baud);
+	close(fd);
+	return rc ? -1 : (long)baud;
+}
+
 TEST(the_calmex_profile_wakes_the_meter_and_reads_it)
 {
 	struct bus b = { .tty = -1 };
@@ -129,6 +148,16 @@ TEST(the_calmex_profile_wakes_the_meter_and_reads_it)
 			 TOOLS "mbus-read --profile calmex2 --format=text %s 6",
 			 b.dev)) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "id 30303030 PMX"));
+	/* The profile's 300 Bd was for this read only. */
+	EXPECT_EQ(2400, port_baud(&b));
+	EXPECT_EQ(0, run(out, sizeof(out),
+			 TOOLS "mbus-read -k -p calmex2 -f text %s 6", b.dev))
+		TH_LOG("%s", out);
+	EXPECT_EQ(300, port_baud(&b));
+	/* Restored also when the read fails: no meter at 9. */
+	EXPECT_EQ(1, run(out, sizeof(out),
+			 TOOLS "mbus-read -R 0 -b 9600 %s 9", b.dev));
+	EXPECT_EQ(300, port_baud(&b));
 	bus_down(&b);
 }
 
