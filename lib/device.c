@@ -2,7 +2,8 @@
 /*
  * Device knowledge from the project's seed documents: product names,
  * storage-number meanings, the Elvaco CMi1020 OBIS table and bus profiles
- * of devices that need special care.
+ * of devices that need special care; and rscada/libmbus's product list,
+ * for its XML.
  */
 #include <errno.h>
 #include <strings.h>
@@ -10,27 +11,253 @@
 #include "nmbus-internal.h"
 
 #define ANY_MEDIUM 0xffff
+#define ELECTRICITY 0x02
+#define HOT_WATER 0x06
+#define UNKNOWN_MEDIUM 0x0f
 
+/* What the range of a device row is compared with. */
+enum {
+	BY_VERSION,
+	BY_ID,		/* the ID's first two BCD digits (its top byte) */
+};
+
+/*
+ * One product: manufacturer, a range of versions (or of the ID's top
+ * byte), the medium it needs and its name. The first matching row of a
+ * table wins.
+ */
 struct device_row {
 	uint16_t manufacturer;
-	uint8_t version;
+	uint8_t by;		/* BY_VERSION or BY_ID */
+	uint8_t first, last;
 	uint16_t medium;	/* ANY_MEDIUM or the medium code */
 	const char *name;
 };
 
-/* Integra (AMT) CALEC ST II device versions (seed 000, table 1). */
+#define VERSION(v) BY_VERSION, (v), (v)
+#define VERSIONS(first, last) BY_VERSION, (first), (last)
+#define ID_TOP(b) BY_ID, (b), (b)
+
+/*
+ * Seed devices: the Integra (AMT) CALEC ST II device versions (seed 000,
+ * table 1) and the Elvaco CMi1020, the electricity module (seed 004).
+ */
 static const struct device_row devices[] = {
-	{ NMBUS_MFR('A', 'M', 'T'), 0xc0, ANY_MEDIUM, "CALEC ST II Standard" },
-	{ NMBUS_MFR('A', 'M', 'T'), 0xc1, ANY_MEDIUM, "CALEC ST II Mass" },
-	{ NMBUS_MFR('A', 'M', 'T'), 0xc2, ANY_MEDIUM, "CALEC ST II Flow" },
-	{ NMBUS_MFR('A', 'M', 'T'), 0xc3, ANY_MEDIUM, "CALEC ST II Solar" },
-	{ NMBUS_MFR('A', 'M', 'T'), 0xc4, ANY_MEDIUM, "CALEC ST II BDE" },
-	{ NMBUS_MFR('A', 'M', 'T'), 0xc5, ANY_MEDIUM, "AMTRON X-50" },
-	{ NMBUS_MFR('A', 'M', 'T'), 0xc6, ANY_MEDIUM, "CALEC ST II AMBILL" },
-	{ NMBUS_MFR('A', 'M', 'T'), 0xc7, ANY_MEDIUM, "CALEC ST II TGR" },
-	{ NMBUS_MFR('A', 'M', 'T'), 0xc8, ANY_MEDIUM, "CALEC ST II BDV" },
-	{ NMBUS_MFR('A', 'M', 'T'), 0xc9, ANY_MEDIUM, "CALEC ST II DTF" },
+	{ NMBUS_MFR('A', 'M', 'T'), VERSION(0xc0), ANY_MEDIUM,
+	  "CALEC ST II Standard" },
+	{ NMBUS_MFR('A', 'M', 'T'), VERSION(0xc1), ANY_MEDIUM,
+	  "CALEC ST II Mass" },
+	{ NMBUS_MFR('A', 'M', 'T'), VERSION(0xc2), ANY_MEDIUM,
+	  "CALEC ST II Flow" },
+	{ NMBUS_MFR('A', 'M', 'T'), VERSION(0xc3), ANY_MEDIUM,
+	  "CALEC ST II Solar" },
+	{ NMBUS_MFR('A', 'M', 'T'), VERSION(0xc4), ANY_MEDIUM,
+	  "CALEC ST II BDE" },
+	{ NMBUS_MFR('A', 'M', 'T'), VERSION(0xc5), ANY_MEDIUM,
+	  "AMTRON X-50" },
+	{ NMBUS_MFR('A', 'M', 'T'), VERSION(0xc6), ANY_MEDIUM,
+	  "CALEC ST II AMBILL" },
+	{ NMBUS_MFR('A', 'M', 'T'), VERSION(0xc7), ANY_MEDIUM,
+	  "CALEC ST II TGR" },
+	{ NMBUS_MFR('A', 'M', 'T'), VERSION(0xc8), ANY_MEDIUM,
+	  "CALEC ST II BDV" },
+	{ NMBUS_MFR('A', 'M', 'T'), VERSION(0xc9), ANY_MEDIUM,
+	  "CALEC ST II DTF" },
+	{ NMBUS_MFR('E', 'L', 'V'), VERSIONS(0x00, 0xff), ELECTRICITY,
+	  "Elvaco CMi1020" },
 };
+
+/*
+ * The product list of rscada/libmbus (mbus_data_product_name() at commit
+ * f09d613, 2026-07), for the <ProductName> of the XML formats: libmbus's
+ * names and matching, not ours. Its AMT rows cover every version, so a
+ * CALEC ST II is "Aquametro CALEC ST" here; a CMi1020 has no name. SBC,
+ * SEO and GTE products are told apart by the ID, not the version.
+ */
+static const struct device_row libmbus_products[] = {
+	{ NMBUS_MFR('A', 'B', 'B'), VERSION(0x02), ANY_MEDIUM,
+	  "ABB Delta-Meter" },
+	{ NMBUS_MFR('A', 'B', 'B'), VERSION(0x20), ANY_MEDIUM,
+	  "ABB B21 113-100" },
+	{ NMBUS_MFR('A', 'C', 'W'), VERSION(0x09), ANY_MEDIUM,
+	  "Itron CF Echo 2" },
+	{ NMBUS_MFR('A', 'C', 'W'), VERSION(0x0a), ANY_MEDIUM,
+	  "Itron CF 51" },
+	{ NMBUS_MFR('A', 'C', 'W'), VERSION(0x0b), ANY_MEDIUM,
+	  "Itron CF 55" },
+	{ NMBUS_MFR('A', 'C', 'W'), VERSION(0x0e), ANY_MEDIUM,
+	  "Itron BM +m" },
+	{ NMBUS_MFR('A', 'C', 'W'), VERSION(0x0f), ANY_MEDIUM,
+	  "Itron CF 800" },
+	{ NMBUS_MFR('A', 'C', 'W'), VERSION(0x14), ANY_MEDIUM,
+	  "Itron CYBLE M-Bus 1.4" },
+	{ NMBUS_MFR('A', 'M', 'T'), VERSIONS(0xc0, 0xff), ANY_MEDIUM,
+	  "Aquametro CALEC ST" },
+	{ NMBUS_MFR('A', 'M', 'T'), VERSIONS(0x80, 0xbf), ANY_MEDIUM,
+	  "Aquametro CALEC MB" },
+	{ NMBUS_MFR('A', 'M', 'T'), VERSIONS(0x40, 0x7f), ANY_MEDIUM,
+	  "Aquametro SAPHIR" },
+	{ NMBUS_MFR('A', 'M', 'T'), VERSIONS(0x00, 0x3f), ANY_MEDIUM,
+	  "Aquametro AMTRON" },
+	{ NMBUS_MFR('B', 'E', 'C'), VERSION(0x00), ELECTRICITY,
+	  "Berg DCMi" },
+	{ NMBUS_MFR('B', 'E', 'C'), VERSION(0x07), ELECTRICITY,
+	  "Berg BLMi" },
+	{ NMBUS_MFR('B', 'E', 'C'), VERSION(0x71), UNKNOWN_MEDIUM,
+	  "Berg BMB-10S0" },
+	/* EFE version 0: hot water before any other medium. */
+	{ NMBUS_MFR('E', 'F', 'E'), VERSION(0x00), HOT_WATER,
+	  "Engelmann WaterStar" },
+	{ NMBUS_MFR('E', 'F', 'E'), VERSION(0x00), ANY_MEDIUM,
+	  "Engelmann / Elster SensoStar 2" },
+	{ NMBUS_MFR('E', 'F', 'E'), VERSION(0x01), ANY_MEDIUM,
+	  "Engelmann SensoStar 2C" },
+	{ NMBUS_MFR('E', 'L', 'S'), VERSION(0x02), ANY_MEDIUM,
+	  "Elster TMP-A" },
+	{ NMBUS_MFR('E', 'L', 'S'), VERSION(0x0a), ANY_MEDIUM,
+	  "Elster Falcon" },
+	{ NMBUS_MFR('E', 'L', 'S'), VERSION(0x2f), ANY_MEDIUM,
+	  "Elster F96 Plus" },
+	{ NMBUS_MFR('E', 'L', 'V'), VERSIONS(0x14, 0x1d), ANY_MEDIUM,
+	  "Elvaco CMa10" },
+	{ NMBUS_MFR('E', 'L', 'V'), VERSIONS(0x32, 0x3b), ANY_MEDIUM,
+	  "Elvaco CMa11" },
+	{ NMBUS_MFR('E', 'M', 'H'), VERSION(0x00), ANY_MEDIUM,
+	  "EMH DIZ" },
+	{ NMBUS_MFR('E', 'M', 'U'), VERSION(0x10), ELECTRICITY,
+	  "EMU Professional 3/75 M-Bus" },
+	{ NMBUS_MFR('G', 'A', 'V'), VERSIONS(0x2d, 0x30), ELECTRICITY,
+	  "Carlo Gavazzi EM24" },
+	{ NMBUS_MFR('G', 'A', 'V'), VERSIONS(0x39, 0x3a), ELECTRICITY,
+	  "Carlo Gavazzi EM21" },
+	{ NMBUS_MFR('G', 'A', 'V'), VERSION(0x40), ELECTRICITY,
+	  "Carlo Gavazzi EM33" },
+	{ NMBUS_MFR('G', 'M', 'C'), VERSION(0xe6), ANY_MEDIUM,
+	  "GMC-I A230 EMMOD 206" },
+	{ NMBUS_MFR('H', 'Y', 'D'), VERSION(0x28), ANY_MEDIUM,
+	  "ABB F95 Typ US770" },
+	{ NMBUS_MFR('H', 'Y', 'D'), VERSION(0x2f), ANY_MEDIUM,
+	  "Hydrometer Sharky 775" },
+	{ NMBUS_MFR('J', 'A', 'N'), VERSION(0x09), ELECTRICITY,
+	  "Janitza UMG 96S" },
+	{ NMBUS_MFR('K', 'A', 'M'), VERSION(0x01), ANY_MEDIUM,
+	  "Kamstrup 382 (6850-005)" },
+	{ NMBUS_MFR('K', 'A', 'M'), VERSION(0x08), ANY_MEDIUM,
+	  "Kamstrup Multical 601" },
+	{ NMBUS_MFR('L', 'S', 'E'), VERSION(0x99), ANY_MEDIUM,
+	  "Siemens WFH21" },
+	{ NMBUS_MFR('L', 'U', 'G'), VERSION(0x02), ANY_MEDIUM,
+	  "Landis & Gyr Ultraheat 2WR5" },
+	{ NMBUS_MFR('L', 'U', 'G'), VERSION(0x03), ANY_MEDIUM,
+	  "Landis & Gyr Ultraheat 2WR6" },
+	{ NMBUS_MFR('L', 'U', 'G'), VERSION(0x04), ANY_MEDIUM,
+	  "Landis & Gyr Ultraheat UH50" },
+	{ NMBUS_MFR('L', 'U', 'G'), VERSION(0x07), ANY_MEDIUM,
+	  "Landis & Gyr Ultraheat T230" },
+	{ NMBUS_MFR('N', 'Z', 'R'), VERSION(0x01), ANY_MEDIUM,
+	  "NZR DHZ 5/63" },
+	{ NMBUS_MFR('N', 'Z', 'R'), VERSION(0x50), ANY_MEDIUM,
+	  "NZR IC-M2" },
+	{ NMBUS_MFR('R', 'A', 'M'), VERSION(0x03), ANY_MEDIUM,
+	  "Rossweiner ETK/ETW Modularis" },
+	{ NMBUS_MFR('R', 'E', 'L'), VERSION(0x08), ANY_MEDIUM,
+	  "Relay PadPuls M1" },
+	{ NMBUS_MFR('R', 'E', 'L'), VERSION(0x12), ANY_MEDIUM,
+	  "Relay PadPuls M4" },
+	{ NMBUS_MFR('R', 'E', 'L'), VERSION(0x20), ANY_MEDIUM,
+	  "Relay Padin 4" },
+	{ NMBUS_MFR('R', 'E', 'L'), VERSION(0x30), ANY_MEDIUM,
+	  "Relay AnDi 4" },
+	{ NMBUS_MFR('R', 'E', 'L'), VERSION(0x40), ANY_MEDIUM,
+	  "Relay PadPuls M2" },
+	{ NMBUS_MFR('R', 'K', 'E'), VERSION(0x69), ANY_MEDIUM,
+	  "Ista sensonic II mbus" },
+	{ NMBUS_MFR('S', 'B', 'C'), ID_TOP(0x10), ANY_MEDIUM,
+	  "Saia-Burgess ALE3" },
+	{ NMBUS_MFR('S', 'B', 'C'), ID_TOP(0x19), ANY_MEDIUM,
+	  "Saia-Burgess ALE3" },
+	{ NMBUS_MFR('S', 'B', 'C'), ID_TOP(0x11), ANY_MEDIUM,
+	  "Saia-Burgess AWD3" },
+	{ NMBUS_MFR('S', 'E', 'N'), VERSION(0x08), ANY_MEDIUM,
+	  "Sensus PolluCom E" },
+	{ NMBUS_MFR('S', 'E', 'N'), VERSION(0x19), ANY_MEDIUM,
+	  "Sensus PolluCom E" },
+	{ NMBUS_MFR('S', 'E', 'N'), VERSION(0x0b), ANY_MEDIUM,
+	  "Sensus PolluTherm" },
+	{ NMBUS_MFR('S', 'E', 'N'), VERSION(0x0e), ANY_MEDIUM,
+	  "Sensus PolluStat E" },
+	{ NMBUS_MFR('S', 'E', 'O'), ID_TOP(0x30), ANY_MEDIUM,
+	  "Sensoco PT100" },
+	{ NMBUS_MFR('S', 'E', 'O'), ID_TOP(0x41), ANY_MEDIUM,
+	  "Sensoco 2-NTC" },
+	{ NMBUS_MFR('S', 'E', 'O'), ID_TOP(0x45), ANY_MEDIUM,
+	  "Sensoco Laser Light" },
+	{ NMBUS_MFR('S', 'E', 'O'), ID_TOP(0x48), ANY_MEDIUM,
+	  "Sensoco ADIO" },
+	{ NMBUS_MFR('S', 'E', 'O'), ID_TOP(0x51), ANY_MEDIUM,
+	  "Sensoco THU" },
+	{ NMBUS_MFR('S', 'E', 'O'), ID_TOP(0x61), ANY_MEDIUM,
+	  "Sensoco THU" },
+	{ NMBUS_MFR('S', 'E', 'O'), ID_TOP(0x80), ANY_MEDIUM,
+	  "Sensoco PulseCounter for E-Meter" },
+	{ NMBUS_MFR('G', 'T', 'E'), ID_TOP(0x30), ANY_MEDIUM,
+	  "Sensoco PT100" },
+	{ NMBUS_MFR('G', 'T', 'E'), ID_TOP(0x41), ANY_MEDIUM,
+	  "Sensoco 2-NTC" },
+	{ NMBUS_MFR('G', 'T', 'E'), ID_TOP(0x45), ANY_MEDIUM,
+	  "Sensoco Laser Light" },
+	{ NMBUS_MFR('G', 'T', 'E'), ID_TOP(0x48), ANY_MEDIUM,
+	  "Sensoco ADIO" },
+	{ NMBUS_MFR('G', 'T', 'E'), ID_TOP(0x51), ANY_MEDIUM,
+	  "Sensoco THU" },
+	{ NMBUS_MFR('G', 'T', 'E'), ID_TOP(0x61), ANY_MEDIUM,
+	  "Sensoco THU" },
+	{ NMBUS_MFR('G', 'T', 'E'), ID_TOP(0x80), ANY_MEDIUM,
+	  "Sensoco PulseCounter for E-Meter" },
+	{ NMBUS_MFR('S', 'L', 'B'), VERSION(0x02), ANY_MEDIUM,
+	  "Allmess Megacontrol CF-50" },
+	{ NMBUS_MFR('S', 'L', 'B'), VERSION(0x06), ANY_MEDIUM,
+	  "CF Compact / Integral MK MaXX" },
+	{ NMBUS_MFR('S', 'O', 'N'), VERSION(0x0d), ANY_MEDIUM,
+	  "Sontex Supercal 531" },
+	{ NMBUS_MFR('S', 'P', 'X'), VERSION(0x31), ANY_MEDIUM,
+	  "Sensus PolluTherm" },
+	{ NMBUS_MFR('S', 'P', 'X'), VERSION(0x34), ANY_MEDIUM,
+	  "Sensus PolluTherm" },
+	{ NMBUS_MFR('S', 'V', 'M'), VERSION(0x08), ANY_MEDIUM,
+	  "Elster F2 / Deltamess F2" },
+	{ NMBUS_MFR('S', 'V', 'M'), VERSION(0x09), ANY_MEDIUM,
+	  "Elster F4 / Kamstrup SVM F22" },
+	{ NMBUS_MFR('T', 'C', 'H'), VERSION(0x26), ANY_MEDIUM,
+	  "Techem m-bus S" },
+	{ NMBUS_MFR('T', 'C', 'H'), VERSION(0x40), ANY_MEDIUM,
+	  "Techem ultra S3" },
+	{ NMBUS_MFR('W', 'Z', 'G'), VERSION(0x03), ANY_MEDIUM,
+	  "Modularis ETW-EAX" },
+	{ NMBUS_MFR('Z', 'R', 'M'), VERSION(0x81), ANY_MEDIUM,
+	  "Minol Minocal C2" },
+	{ NMBUS_MFR('Z', 'R', 'M'), VERSION(0x82), ANY_MEDIUM,
+	  "Minol Minocal WR3" },
+};
+
+static const char *device_find(const struct device_row *t, size_t n,
+			       const struct nmbus_header *h)
+{
+	uint8_t id_top = h->id >> 24;
+
+	if (!h->has_address)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct device_row *d = &t[i];
+		uint8_t v = d->by == BY_ID ? id_top : h->version;
+
+		if (d->manufacturer == h->manufacturer &&
+		    v >= d->first && v <= d->last &&
+		    (d->medium == ANY_MEDIUM || d->medium == h->medium))
+			return d->name;
+	}
+	return NULL;
+}
 
 bool nmbus_is_calec(const struct nmbus_header *h)
 {
@@ -41,24 +268,17 @@ bool nmbus_is_calec(const struct nmbus_header *h)
 bool nmbus_is_cmi1020(const struct nmbus_header *h)
 {
 	return h->has_address && h->manufacturer == NMBUS_MFR('E', 'L', 'V') &&
-	       h->medium == 0x02;
+	       h->medium == ELECTRICITY;
 }
 
 NMBUS_API const char *nmbus_device_name(const struct nmbus_header *h)
 {
-	if (!h || !h->has_address)
-		return NULL;
-	for (unsigned int i = 0; i < ARRAY_SIZE(devices); i++) {
-		const struct device_row *d = &devices[i];
+	return h ? device_find(devices, ARRAY_SIZE(devices), h) : NULL;
+}
 
-		if (d->manufacturer == h->manufacturer &&
-		    d->version == h->version &&
-		    (d->medium == ANY_MEDIUM || d->medium == h->medium))
-			return d->name;
-	}
-	if (nmbus_is_cmi1020(h))
-		return "Elvaco CMi1020";
-	return NULL;
+const char *nmbus_libmbus_product_name(const struct nmbus_header *h)
+{
+	return device_find(libmbus_products, ARRAY_SIZE(libmbus_products), h);
 }
 
 /* CALEC ST II telegrams (seed 000, 3.2): storage number ranges. */

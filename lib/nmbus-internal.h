@@ -141,6 +141,13 @@ const struct vif_info *nmbus_value_decode(const struct nmbus_frame *f,
 bool nmbus_is_cmi1020(const struct nmbus_header *h);
 bool nmbus_is_calec(const struct nmbus_header *h);
 
+/*
+ * <ProductName> of the XML formats: rscada/libmbus's product list and
+ * rules, which differ from nmbus_device_name()'s seed names (a CALEC ST II
+ * is "Aquametro CALEC ST"). NULL if libmbus knows no name.
+ */
+const char *nmbus_libmbus_product_name(const struct nmbus_header *h);
+
 /* Resolve the table row of a record's VIF (never NULL). */
 const struct vif_info *nmbus_record_vif_info(const struct nmbus_record *r,
 					     unsigned int *first_orth);

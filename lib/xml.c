@@ -2,8 +2,9 @@
 /*
  * XML in the layout of rscada/libmbus (mbus_frame_data_xml() and
  * mbus_frame_data_xml_normalized()), so consumers of libmbus's XML can
- * switch. Names of quantities, units and media are libmbus's; values
- * follow EN 13757-3 where libmbus differs (see tests/unit/test-corpus.c).
+ * switch. Names of products, quantities, units and media are libmbus's;
+ * values follow EN 13757-3 where libmbus differs (see
+ * tests/unit/test-corpus.c).
  */
 #include <string.h>
 
@@ -105,7 +106,7 @@ static const char *const fixed_media[16] = {
 static void xml_header(struct nmbus_out *o, const struct nmbus_frame *f)
 {
 	const struct nmbus_header *h = &f->header;
-	const char *name = nmbus_device_name(h);
+	const char *name = nmbus_libmbus_product_name(h);
 	const char *medium = nmbus_medium(h->medium)->xml;
 	char mfr[4];
 

@@ -530,7 +530,8 @@ NMBUS_API int nmbus_manufacturer_code(const char *letters);
  * @header: a decoded header
  *
  * Knows the devices documented in the project's seeds (Integra CALEC ST II
- * versions C0h..C9h, Elvaco CMi1020, ...).
+ * versions C0h..C9h, Elvaco CMi1020, ...). The libmbus XML formats print
+ * libmbus's own product names instead, for drop-in compatibility.
  *
  * Return: static string, or NULL if unknown.
  */

@@ -3,7 +3,7 @@
  * libnmbus against the rscada/libmbus corpus.
  *
  * Every frame of test-frames/ is decoded and printed as normalized and as
- * plain XML; the header fields (ProductName aside: libmbus has its own
+ * plain XML; the header fields (ProductName included, from libmbus's
  * product list) and, per record, function, storage number, tariff, device
  * (subunit), unit, quantity and value are compared with libmbus's
  * .norm.xml and .xml. libmbus is a peer, not an oracle: where it contradicts
@@ -76,8 +76,8 @@ static const char *const fields[] = {
 };
 
 static const char *const header_fields[] = {
-	"Id", "Manufacturer", "Version", "Medium", "AccessNumber", "Status",
-	"Signature",
+	"Id", "Manufacturer", "Version", "ProductName", "Medium",
+	"AccessNumber", "Status", "Signature",
 };
 
 #define N_KNOWN (sizeof(known) / sizeof(known[0]))

@@ -294,7 +294,7 @@ TEST(xml_normalized_layout)
 		"        <Id>11490378</Id>\n"
 		"        <Manufacturer>ACW</Manufacturer>\n"
 		"        <Version>14</Version>\n"
-		"        <ProductName></ProductName>\n"
+		"        <ProductName>Itron BM +m</ProductName>\n"
 		"        <Medium>Cold water</Medium>\n"
 		"        <AccessNumber>10</AccessNumber>\n"
 		"        <Status>00</Status>\n"

@@ -2,7 +2,7 @@
 /*
  * Unit tests of the EN 13757-3 tables in libnmbus (VIF, FB/FD extensions,
  * combinable VIFEs, units, media, manufacturer codes) and of the device
- * knowledge (CALEC ST II, CMi1020 OBIS, profiles).
+ * knowledge (CALEC ST II, CMi1020 OBIS, profiles, libmbus product names).
  */
 #include <stdint.h>
 #include <string.h>
@@ -227,6 +227,127 @@ TEST(calec_st2_versions_are_named)
 	EXPECT_EQ(NULL, nmbus_device_name(&h));
 	h.version = 0xb0;	/* the older CALEC MB in the corpus */
 	EXPECT_EQ(NULL, nmbus_device_name(&h));
+	EXPECT_STREQ("Aquametro CALEC MB", nmbus_libmbus_product_name(&h));
+}
+
+/* Rows of libmbus's product list that the corpus frames do not reach. */
+TEST(libmbus_product_names_by_version_range_medium_and_id)
+{
+	static const struct {
+		const char *mfr;
+		uint8_t version, medium;
+		uint32_t id;
+		const char *name;	/* NULL: libmbus has no name */
+	} rows[] = {
+		{ "AMT", 0xc0, 0x04, 0x12345678, "Aquametro CALEC ST" },
+		{ "AMT", 0xff, 0x04, 0x12345678, "Aquametro CALEC ST" },
+		{ "AMT", 0xbf, 0x04, 0x12345678, "Aquametro CALEC MB" },
+		{ "AMT", 0x80, 0x04, 0x12345678, "Aquametro CALEC MB" },
+		{ "AMT", 0x7f, 0x07, 0x12345678, "Aquametro SAPHIR" },
+		{ "AMT", 0x40, 0x07, 0x12345678, "Aquametro SAPHIR" },
+		{ "AMT", 0x3f, 0x04, 0x12345678, "Aquametro AMTRON" },
+		{ "AMT", 0x00, 0x04, 0x12345678, "Aquametro AMTRON" },
+		{ "ELV", 0x14, 0x07, 0x12345678, "Elvaco CMa10" },
+		{ "ELV", 0x1d, 0x1b, 0x12345678, "Elvaco CMa10" },
+		{ "ELV", 0x1e, 0x1b, 0x12345678, NULL },
+		{ "ELV", 0x3b, 0x1b, 0x12345678, "Elvaco CMa11" },
+		{ "ELV", 0x3c, 0x1b, 0x12345678, NULL },
+		{ "ELV", 0x01, 0x02, 0x12345678, NULL },	/* CMi1020 */
+		{ "GAV", 0x2d, 0x02, 0x12345678, "Carlo Gavazzi EM24" },
+		{ "GAV", 0x30, 0x02, 0x12345678, "Carlo Gavazzi EM24" },
+		{ "GAV", 0x30, 0x07, 0x12345678, NULL },
+		{ "GAV", 0x3a, 0x02, 0x12345678, "Carlo Gavazzi EM21" },
+		{ "GAV", 0x40, 0x02, 0x12345678, "Carlo Gavazzi EM33" },
+		{ "BEC", 0x00, 0x02, 0x12345678, "Berg DCMi" },
+		{ "BEC", 0x00, 0x0f, 0x12345678, NULL },
+		{ "BEC", 0x07, 0x02, 0x12345678, "Berg BLMi" },
+		{ "BEC", 0x71, 0x0f, 0x12345678, "Berg BMB-10S0" },
+		{ "BEC", 0x71, 0x02, 0x12345678, NULL },
+		{ "EFE", 0x00, 0x04, 0x12345678,
+		  "Engelmann / Elster SensoStar 2" },
+		{ "JAN", 0x09, 0x02, 0x12345678, "Janitza UMG 96S" },
+		{ "JAN", 0x09, 0x07, 0x12345678, NULL },
+		{ "SBC", 0x00, 0x02, 0x10000001, "Saia-Burgess ALE3" },
+		{ "SBC", 0x00, 0x02, 0x11999999, "Saia-Burgess AWD3" },
+		{ "SBC", 0x00, 0x02, 0x12000000, NULL },
+		{ "SEO", 0x01, 0x1b, 0x30000001, "Sensoco PT100" },
+		{ "SEO", 0x30, 0x1b, 0x31000001, NULL },
+		{ "GTE", 0x01, 0x1b, 0x61234567, "Sensoco THU" },
+		{ "GTE", 0x01, 0x02, 0x80000000,
+		  "Sensoco PulseCounter for E-Meter" },
+		{ "SPX", 0x34, 0x04, 0x12345678, "Sensus PolluTherm" },
+		{ "HYD", 0x2f, 0x04, 0x12345678, "Hydrometer Sharky 775" },
+		{ "TCH", 0x40, 0x04, 0x12345678, "Techem ultra S3" },
+		{ "KAM", 0x02, 0x04, 0x12345678, NULL },
+	};
+	struct nmbus_header h = { .has_address = true };
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(rows); i++) {
+		const char *want = rows[i].name ? rows[i].name : "(none)";
+		const char *got;
+
+		h.manufacturer = nmbus_manufacturer_code(rows[i].mfr);
+		h.version = rows[i].version;
+		h.medium = rows[i].medium;
+		h.id = rows[i].id;
+		got = nmbus_libmbus_product_name(&h);
+		if (!got)
+			got = "(none)";
+		if (strcmp(want, got))
+			TH_LOG("%s version %02X medium %02X id %08X",
+			       rows[i].mfr, h.version, h.medium, h.id);
+		EXPECT_STREQ(want, got);
+	}
+	/* A short header (CI 7Ah) names no product. */
+	h.manufacturer = NMBUS_MFR('K', 'A', 'M');
+	h.version = 0x01;
+	EXPECT_STREQ("Kamstrup 382 (6850-005)", nmbus_libmbus_product_name(&h));
+	h.has_address = false;
+	EXPECT_EQ(NULL, nmbus_libmbus_product_name(&h));
+}
+
+TEST(seed_names_for_the_api_libmbus_names_for_its_xml)
+{
+	static const uint8_t ud[] = {
+		0x78, 0x56, 0x34, 0x12, 0xb4, 0x05, 0xc5, 0x04, 0x01, 0, 0, 0,
+		0x04, 0x06, 0x10, 0x27, 0x00, 0x00,
+	};
+	struct nmbus_header h = {
+		.manufacturer = NMBUS_MFR('E', 'L', 'V'), .version = 0x16,
+		.medium = 0x02, .has_address = true,
+	};
+	static const char calec_st[] =
+		"<ProductName>Aquametro CALEC ST</ProductName>";
+	struct decoded d;
+	char out[4096];
+
+	/* CMi1020 (ELV, electricity) of any version; libmbus: CMa10. */
+	EXPECT_STREQ("Elvaco CMi1020", nmbus_device_name(&h));
+	EXPECT_STREQ("Elvaco CMa10", nmbus_libmbus_product_name(&h));
+	h.version = 0x01;
+	EXPECT_STREQ("Elvaco CMi1020", nmbus_device_name(&h));
+	EXPECT_EQ(NULL, nmbus_libmbus_product_name(&h));
+
+	/* AMTRON X-50 (CALEC ST II version C5h). */
+	d.len = mkframe(d.buf, 0x08, 0x01, 0x72, ud, sizeof(ud));
+	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 8));
+	EXPECT_STREQ("AMTRON X-50", nmbus_device_name(&d.f.header));
+	ASSERT_LT(0, nmbus_frame_format(&d.f, NMBUS_FORMAT_JSON, out,
+					sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "\"device_name\":\"AMTRON X-50\""));
+	ASSERT_LT(0, nmbus_frame_format(&d.f, NMBUS_FORMAT_XML, out,
+					sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, calec_st));
+	ASSERT_LT(0, nmbus_frame_format(&d.f, NMBUS_FORMAT_XML_NORMALIZED,
+					out, sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, calec_st));
+
+	/* Outside the seeds the API names nothing; libmbus may. */
+	h.manufacturer = NMBUS_MFR('L', 'U', 'G');
+	h.version = 0x07;
+	EXPECT_EQ(NULL, nmbus_device_name(&h));
+	EXPECT_STREQ("Landis & Gyr Ultraheat T230",
+		     nmbus_libmbus_product_name(&h));
 }
 
 TEST(calec_st2_storage_numbers)
