@@ -445,7 +445,10 @@ static uint8_t obis_dir(const struct nmbus_record *r)
 	return DIR_NONE;
 }
 
-/* Does the wire-order plain text equal @text read in reading order? */
+/*
+ * Does the plain text equal @text read in reading order? On the wire it
+ * is reversed, except in a CI 76h (MSB first) frame.
+ */
 static bool plain_is(const struct nmbus_frame *f, const struct nmbus_record *r,
 		     const char *text)
 {
@@ -453,7 +456,8 @@ static bool plain_is(const struct nmbus_frame *f, const struct nmbus_record *r,
 	unsigned int n = r->plain_len;
 
 	for (unsigned int i = 0; i < n; i++)
-		if (!text[i] || p[n - 1 - i] != (uint8_t)text[i])
+		if (!text[i] ||
+		    p[f->msb_first ? i : n - 1 - i] != (uint8_t)text[i])
 			return false;
 	return text[n] == '\0';
 }

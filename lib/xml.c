@@ -289,7 +289,8 @@ static void xml_plain_unit(struct nmbus_out *o, const struct nmbus_frame *f,
 			xml_prefix(o, (r->vife[0] & 7) - 6);
 			nmbus_out_char(o, ' ');
 		}
-		xml_text(o, f->buf + r->plain_offset, r->plain_len, true);
+		xml_text(o, f->buf + r->plain_offset, r->plain_len,
+			 !f->msb_first);
 		return;
 	}
 	if (r->vif == 0xfd && r->n_vife) {
@@ -355,7 +356,8 @@ static void xml_record_value(struct nmbus_out *o, const struct nmbus_frame *f,
 		xml_datetime(o, v, normalized);
 		break;
 	case NMBUS_VALUE_TEXT:
-		xml_text(o, v->bytes, v->len, true);
+		xml_text(o, v->bytes, v->len,
+			 !(v->flags & NMBUS_VF_TEXT_IN_ORDER));
 		break;
 	case NMBUS_VALUE_INVALID:
 		/* BCD with digits A..F: the digits, most significant first. */
@@ -431,7 +433,7 @@ static void xml_record(struct nmbus_out *o, const struct nmbus_frame *f,
 			xml_elem(o, "Unit", "-");
 			xml_open(o, "Quantity");
 			xml_text(o, f->buf + r->plain_offset, r->plain_len,
-				 true);
+				 !f->msb_first);
 			xml_close(o, "Quantity");
 		} else {
 			/* libmbus: dates have unit "-", reserved codes "Reserved". */

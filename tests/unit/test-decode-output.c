@@ -137,7 +137,7 @@ TEST(msb_first_frame_values)
 	EXPECT_EQ(45, v.tm.second);
 }
 
-TEST(msb_first_frame_json_and_text)
+TEST(msb_first_frame_json_text_and_xml)
 {
 	struct nmbus_record rec[8];
 	struct nmbus_frame f;
@@ -154,6 +154,9 @@ TEST(msb_first_frame_json_and_text)
 	nmbus_frame_format(&f, NMBUS_FORMAT_TEXT, out, sizeof(out));
 	EXPECT_NE(NULL, strstr(out, "A1z"));
 	EXPECT_NE(NULL, strstr(out, "4660 kWh"));
+	nmbus_frame_format(&f, NMBUS_FORMAT_XML, out, sizeof(out));
+	EXPECT_NE(NULL, strstr(out, "<Value>A1z</Value>")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "<Unit>kWh</Unit>"));
 }
 
 TEST(json_numbers_are_exact_decimals)
