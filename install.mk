@@ -7,6 +7,8 @@
 #   make install                          everything under PREFIX=/usr/local
 #   make install DESTDIR=/tmp/stage       staged (packaging)
 #   make install PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu
+#   make uninstall [DESTDIR=... PREFIX=...]   removes those files again
+#                                         (the same variables as install)
 #
 # The module itself is installed by DKMS (dkms.conf), not here.
 # UDEVDIR, SYSTEMDUNITDIR and MODPROBEDIR default to where Debian 12's udev,
@@ -33,7 +35,7 @@ LIB_SO_FILE := $(notdir $(LIB_SO))
 MAN_PAGES := $(wildcard Documentation/man/*.[1-8])
 
 .PHONY: install install-lib install-dev install-tools install-man \
-	install-system
+	install-system uninstall
 
 # Both are rebuilt on every install: PREFIX and BINDIR may differ from one
 # install to the next.
@@ -82,3 +84,18 @@ install-system: $(O)/mbus-attach@.service
 	$(INSTALL) -m 0644 $(O)/mbus-attach@.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/mbus-attach@.service
 	$(INSTALL) -m 0644 packaging/n_mbus.conf $(DESTDIR)$(MODPROBEDIR)/n_mbus.conf
+
+# Every file the targets above install, and nothing else: directories stay
+# (they may hold files of others), as with automake's uninstall.
+INSTALLED_FILES := \
+	$(LIBDIR)/$(LIB_SO_FILE) $(LIBDIR)/$(LIB_SONAME) \
+	$(LIBDIR)/libnmbus.so $(LIBDIR)/libnmbus.a \
+	$(PKGCONFIGDIR)/libnmbus.pc \
+	$(INCLUDEDIR)/nmbus.h $(INCLUDEDIR)/linux/mbus.h \
+	$(addprefix $(BINDIR)/,$(TOOLS)) \
+	$(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+	$(UDEVDIR)/60-n-mbus.rules $(SYSTEMDUNITDIR)/mbus-attach@.service \
+	$(MODPROBEDIR)/n_mbus.conf
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))

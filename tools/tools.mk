@@ -1,7 +1,21 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Tools: each tools/mbus*.c is one program, linked with tools-common.c and
-# libnmbus.a. $(O)/static/ holds static copies for the QEMU initramfs.
+# libnmbus. $(O)/static/ holds static copies for the QEMU initramfs.
+#
+# TOOLS_LINK says how $(O)/tools/* get libnmbus:
+#   static (default)  libnmbus.a is linked in; the tools run from the build
+#                     tree and need no installed library
+#   shared            linked against libnmbus.so.0 (NEEDED), as a
+#                     distribution wants them (debian/rules sets it); they
+#                     run once the library is installed, or with
+#                     LD_LIBRARY_PATH=$(O)
+# Switching it needs a relink: make clean, or a fresh O=.
+
+TOOLS_LINK ?= static
+ifeq ($(filter static shared,$(TOOLS_LINK)),)
+$(error TOOLS_LINK must be static or shared, not "$(TOOLS_LINK)")
+endif
 
 TOOLS := $(patsubst tools/%.c,%,$(filter-out tools/tools-common.c, \
 	   $(wildcard tools/mbus*.c)))
@@ -17,8 +31,21 @@ ifeq ($(wildcard $(shell $(CC) -print-file-name=libmnl.a)),)
 TOOL_STATIC := $(filter-out %/mbusctl,$(TOOL_STATIC))
 endif
 
-$(O)/tools/%: $(O)/tools/%.o $(TOOL_COMMON) $(LIB_A)
-	$(CC) $(NMBUS_LDFLAGS) -o $@ $(filter-out $(LIB_A),$^) $(LIB_A) $(LIBS_$*) -lm
+ifeq ($(TOOLS_LINK),shared)
+# libnmbus.so exports only the NMBUS_API functions; what a tool uses of the
+# library's hidden internals is linked in as objects of its own (mbus-sim:
+# the frame delimiter, which the simulator shares with the kernel).
+TOOL_LIB := $(LIB_SO)
+TOOL_LIB_LINK = -L$(O) -lnmbus
+TOOL_PRIVATE_mbus-sim := $(O)/driver/mbus_frame.o
+else
+TOOL_LIB := $(LIB_A)
+TOOL_LIB_LINK = $(LIB_A)
+endif
+
+$(O)/tools/%: $(O)/tools/%.o $(TOOL_COMMON) $(TOOL_LIB)
+	$(CC) $(NMBUS_LDFLAGS) -o $@ $(filter-out $(TOOL_LIB),$^) \
+		$(TOOL_LIB_LINK) $(LIBS_$*) -lm
 
 $(O)/static/tools/%: $(O)/tools/%.o $(TOOL_COMMON) $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -29,3 +56,4 @@ tools: $(TOOL_BINS)
 # mbus-sim: its core, line and meter profiles are objects of their own.
 SIM_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tools/sim-*.c))
 $(O)/tools/mbus-sim $(O)/static/tools/mbus-sim: $(SIM_OBJS)
+$(O)/tools/mbus-sim: $(TOOL_PRIVATE_mbus-sim)
