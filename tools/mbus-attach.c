@@ -195,7 +195,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'v':
-			printf("%s %s\n", prog, NMBUS_VERSION);
+			printf("%s (n_mbus) %s\n", prog, NMBUS_VERSION);
 			return 0;
 		default:
 			usage(stderr);
