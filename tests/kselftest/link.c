@@ -264,8 +264,13 @@ TEST_F(bus, repeats_keep_the_window_and_a_33_bit_pause_on_the_wire)
 		gap = t[i] - t[i - 1];
 		TH_LOG("repeat %d came %lld us after the previous request (at least %lld)",
 		       i, gap, want);
-		/* Stamps taken by a reader on the far end: 2 ms of slack. */
-		EXPECT_LE(want - 2000, gap);
+		/*
+		 * Stamps taken by a reader on the far end: a late stamp of
+		 * the previous request shortens the gap. Seen under TCG on a
+		 * loaded host: 3.3 ms. 6 ms of slack still tells a missing
+		 * pause (13.75 ms) from a present one.
+		 */
+		EXPECT_LE(want - 6000, gap);
 		EXPECT_GT(want + 40000, gap);
 	}
 }
