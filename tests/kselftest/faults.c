@@ -5,15 +5,12 @@
  * sends noise first. Reads must get through where the line allows it and
  * fail with a clear message where it does not, losing nothing.
  */
-#include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/mbus.h>
@@ -21,7 +18,7 @@
 #include "kselftest_harness.h"
 #include "ksft-common.h"
 
-#define TOOLS "/tools/"
+#define TOOLS KSFT_TOOLS
 
 struct bus {
 	pid_t sim;
@@ -33,43 +30,23 @@ struct bus {
 /* Start mbus-sim --pty with @args (NULL-terminated) and attach N_MBUS. */
 static int bus_up(struct bus *b, ...)
 {
-	char *argv[16] = { TOOLS "mbus-sim", "--pty" };
-	char line[128] = "", pty[64];
-	int p[2], n = 2;
-	ssize_t len = 0, r;
+	const char *args[16];
+	char pty[64];
+	int n = 0;
 	va_list ap;
 
 	va_start(ap, b);
-	while (n < 15 && (argv[n] = va_arg(ap, char *)))
+	while (n < 15 && (args[n] = va_arg(ap, const char *)))
 		n++;
 	va_end(ap);
-	argv[n] = NULL;
-	if (ksft_mbus_load() || pipe(p))
+	args[n] = NULL;
+	if (ksft_mbus_load())
 		return -1;
-	b->sim = fork();
-	if (!b->sim) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	while (len < (ssize_t)sizeof(line) - 1 && !memchr(line, '\n', len)) {
-		r = read(p[0], line + len, sizeof(line) - 1 - len);
-		if (r <= 0)
-			break;
-		len += r;
-	}
-	close(p[0]);
-	line[len] = '\0';
-	if (sscanf(line, "PTY %63s", pty) != 1)
+	b->sim = ksft_sim_start(pty, sizeof(pty), args);
+	if (b->sim < 0)
 		return -1;
-	b->tty = open(pty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	b->tty = ksft_mbus_attach_tty(pty, &b->index);
 	if (b->tty < 0)
-		return -1;
-	b->index = ksft_mbus_attach(b->tty);
-	if (b->index < 0)
 		return -1;
 	snprintf(b->dev, sizeof(b->dev), "mbus%d", b->index);
 	return 0;
@@ -79,34 +56,12 @@ static void bus_down(struct bus *b)
 {
 	if (b->tty >= 0)
 		close(b->tty);
-	if (b->sim > 0) {
-		kill(b->sim, SIGTERM);
-		waitpid(b->sim, NULL, 0);
-	}
+	ksft_sim_stop(b->sim);
 }
 
 /* Run a shell command, stdout and stderr into @out; its exit status. */
-static int run(char *out, size_t size, const char *fmt, ...)
-{
-	char cmd[512];
-	size_t n = 0;
-	va_list ap;
-	FILE *p;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	while (n + 1 < size && fgets(out + n, size - n, p))
-		n += strlen(out + n);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#define run(out, size, fmt, ...) \
+	ksft_run_capture(out, size, fmt " 2>&1", __VA_ARGS__)
 
 static unsigned long long stat_of(struct bus *b, const char *name)
 {

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,4 +308,202 @@ long long ksft_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* At most this many arguments, the program's name and NULL included. */
+#define ARGV_MAX	32
+
+/*
+ * Fork and execute @argv (argv[0] a path). Its standard output goes to a
+ * pipe whose read end lands in @out_fd; so does its standard error, to a
+ * second pipe, if @err_fd is not NULL. Returns the pid or -1.
+ */
+static pid_t spawn(const char *const argv[], int *out_fd, int *err_fd)
+{
+	int out[2], err[2] = { -1, -1 };
+	pid_t pid;
+
+	if (pipe2(out, O_CLOEXEC))
+		return -1;
+	if (err_fd && pipe2(err, O_CLOEXEC)) {
+		close(out[0]);
+		close(out[1]);
+		return -1;
+	}
+	pid = fork();
+	if (!pid) {
+		/* The pipes themselves close on exec. */
+		dup2(out[1], STDOUT_FILENO);
+		if (err_fd)
+			dup2(err[1], STDERR_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	if (err_fd)
+		close(err[1]);
+	if (pid < 0) {
+		close(out[0]);
+		if (err_fd)
+			close(err[0]);
+		return -1;
+	}
+	*out_fd = out[0];
+	if (err_fd)
+		*err_fd = err[0];
+	return pid;
+}
+
+/* Wait for @pid; its exit status, or -1 if it was killed. */
+static int reap(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+pid_t ksft_sim_start(char *pty, size_t size, const char *const args[])
+{
+	const char *argv[ARGV_MAX] = { KSFT_TOOLS "mbus-sim", "--pty" };
+	char line[128], path[64];
+	ssize_t len = 0, r;
+	int fd, n = 2;
+	pid_t pid;
+
+	while (*args) {
+		if (n == ARGV_MAX - 1)
+			return -1;
+		argv[n++] = *args++;
+	}
+	argv[n] = NULL;
+	pid = spawn(argv, &fd, NULL);
+	if (pid < 0)
+		return -1;
+	/* "PTY /dev/pts/N\n" */
+	while (len < (ssize_t)sizeof(line) - 1 && !memchr(line, '\n', len)) {
+		r = read(fd, line + len, sizeof(line) - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += r;
+	}
+	close(fd);
+	line[len] = '\0';
+	if (sscanf(line, "PTY %63s", path) != 1 || strlen(path) >= size) {
+		ksft_sim_stop(pid);
+		return -1;
+	}
+	strcpy(pty, path);
+	return pid;
+}
+
+void ksft_sim_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	reap(pid);
+}
+
+int ksft_mbus_attach_tty(const char *path, int *index)
+{
+	int fd, ret;
+
+	fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = ksft_mbus_attach(fd);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	*index = ret;
+	return fd;
+}
+
+int ksft_tool_run(char *out, size_t out_size, char *err, size_t err_size,
+		  const char *prog, ...)
+{
+	const char *argv[ARGV_MAX];
+	struct pollfd pfd[2] = {
+		{ .fd = -1, .events = POLLIN },
+		{ .fd = -1, .events = POLLIN },
+	};
+	char *buf[2] = { out, err };
+	size_t size[2] = { out_size, err_size }, len[2] = { 0, 0 };
+	char path[256];
+	int i, n = 1;
+	va_list ap;
+	ssize_t r;
+	pid_t pid;
+
+	if (strchr(prog, '/'))
+		snprintf(path, sizeof(path), "%s", prog);
+	else
+		snprintf(path, sizeof(path), KSFT_TOOLS "%s", prog);
+	argv[0] = path;
+	va_start(ap, prog);
+	while ((argv[n] = va_arg(ap, const char *)) && n < ARGV_MAX - 1)
+		n++;
+	va_end(ap);
+	if (argv[n])
+		return -1;
+	pid = spawn(argv, &pfd[0].fd, err ? &pfd[1].fd : NULL);
+	if (pid < 0)
+		return -1;
+	/* Both at once: neither pipe may fill up while the other is read. */
+	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			r = read(pfd[i].fd, buf[i] + len[i],
+				 size[i] - 1 - len[i]);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r > 0)
+				len[i] += r;
+			if (r <= 0 || len[i] == size[i] - 1) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+			}
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if (pfd[i].fd >= 0)
+			close(pfd[i].fd);
+		if (buf[i])
+			buf[i][len[i]] = '\0';
+	}
+	return reap(pid);
+}
+
+int ksft_run_capture(char *out, size_t size, const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	size_t n;
+	FILE *p;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (len < 0 || len >= (int)sizeof(cmd))
+		return -1;
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	len = pclose(p);
+	return len != -1 && WIFEXITED(len) ? WEXITSTATUS(len) : -1;
 }

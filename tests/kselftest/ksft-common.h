@@ -34,8 +34,7 @@ int ksft_mbus_open(int index, int flags);
 /* Read a sysfs attribute of mbusN into @buf; returns 0 or -errno. */
 int ksft_mbus_sysfs(int index, const char *attr, char *buf, int size);
 
-#endif
-
+#include <stddef.h>
 #include <sys/types.h>
 
 /* Build a short frame 10 C A CS 16 into @buf; returns 5. */
@@ -72,3 +71,69 @@ extern unsigned int ksft_xfer_info;
 
 /* Monotonic time in microseconds. */
 long long ksft_now_us(void);
+
+/* Where the guest holds mbus-sim and the tools (static binaries). */
+#define KSFT_TOOLS	"/tools/"
+
+/**
+ * ksft_sim_start() - start mbus-sim --pty
+ * @pty: buffer for the path of the pty's slave side, "/dev/pts/N"
+ * @size: size of @pty
+ * @args: further arguments (meters, faults), NULL-terminated
+ *
+ * Reads the simulator's first line, "PTY /dev/pts/N"; the simulator goes
+ * on playing its meters on the master side until ksft_sim_stop().
+ *
+ * Return: the simulator's pid, or -1 (a simulator that did start but
+ * printed no usable PTY line is stopped again).
+ */
+pid_t ksft_sim_start(char *pty, size_t size, const char *const args[]);
+
+/**
+ * ksft_sim_stop() - stop a simulator: SIGTERM, and wait for it
+ * @pid: from ksft_sim_start(); nothing happens unless it is positive
+ */
+void ksft_sim_stop(pid_t pid);
+
+/**
+ * ksft_mbus_attach_tty() - open a tty and attach N_MBUS to it
+ * @path: the tty, e.g. the pty from ksft_sim_start()
+ * @index: where the port's index N (of /dev/mbusN) goes
+ *
+ * Return: the tty's file descriptor, or -errno (nothing left open).
+ */
+int ksft_mbus_attach_tty(const char *path, int *index);
+
+/**
+ * ksft_tool_run() - run a program and capture its output
+ * @out: buffer for its standard output, NUL-terminated
+ * @out_size: size of @out
+ * @err: buffer for its standard error, NUL-terminated, or NULL to leave
+ *	 standard error alone (the test's own)
+ * @err_size: size of @err
+ * @prog: a program in KSFT_TOOLS, or a path if it contains a '/'
+ * @...: its arguments, NULL-terminated
+ *
+ * No shell is involved. Output beyond a full buffer is not read: the
+ * program then dies of SIGPIPE if it writes on.
+ *
+ * Return: its exit status, or -1 if it could not be started or was killed
+ * by a signal (127: it could not be executed).
+ */
+int ksft_tool_run(char *out, size_t out_size, char *err, size_t err_size,
+		  const char *prog, ...) __attribute__((sentinel));
+
+/**
+ * ksft_run_capture() - run a shell command and capture its output
+ * @out: buffer for its standard output, NUL-terminated; add "2>&1" to
+ *	 the command for its standard error too
+ * @size: size of @out
+ * @fmt: printf format of the command for /bin/sh -c (popen())
+ * @...: arguments for @fmt
+ *
+ * Return: the command's exit status, or -1 if it is too long, could not be
+ * started or was killed by a signal.
+ */
+int ksft_run_capture(char *out, size_t size, const char *fmt, ...);
+
+#endif

@@ -11,30 +11,24 @@
  * response window (330 bit times + 50 ms), and telling the two meters
  * with equal IDs apart takes 255 of them.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "ksft-common.h"
 
-#define TOOLS		"/tools/"
 #define OUT_MAX		65536
 
 /* The meters, and their secondary addresses IIIIIIIIMMMMVVDD. */
-static const char *const sim_meters[] = {
-	"heat,id=12345678,addr=1,man=C514,version=01,baud=9600",
-	"water,id=12345678,addr=2,man=C514,version=01,baud=9600",
-	"heat,id=87654321,addr=3,man=A5B6,version=A7,baud=9600",
-	"water,id=42,addr=4,man=SIM,version=01,baud=9600",
-	"cmi1020,id=55555555,addr=5,baud=9600",
+static const char *const sim_args[] = {
+	"--meter", "heat,id=12345678,addr=1,man=C514,version=01,baud=9600",
+	"--meter", "water,id=12345678,addr=2,man=C514,version=01,baud=9600",
+	"--meter", "heat,id=87654321,addr=3,man=A5B6,version=A7,baud=9600",
+	"--meter", "water,id=42,addr=4,man=SIM,version=01,baud=9600",
+	"--meter", "cmi1020,id=55555555,addr=5,baud=9600",
+	NULL
 };
 
 static const char *const sim_secondary[] = {
@@ -45,7 +39,7 @@ static const char *const sim_secondary[] = {
 	"55555555", /* + ELV 02 00 */
 };
 
-#define NMETERS	(sizeof(sim_meters) / sizeof(sim_meters[0]))
+#define NMETERS	(sizeof(sim_secondary) / sizeof(sim_secondary[0]))
 
 FIXTURE(bus) {
 	pid_t sim;
@@ -57,63 +51,17 @@ FIXTURE(bus) {
 	char out[OUT_MAX];
 };
 
-/* Start mbus-sim --pty; return its pid, the pty path in @pty. */
-static pid_t start_sim(char *pty, size_t size)
-{
-	char *argv[4 + 2 * NMETERS] = { TOOLS "mbus-sim", "--pty" };
-	char line[128];
-	int p[2], n = 2;
-	ssize_t len = 0, r;
-	pid_t pid;
-
-	for (size_t i = 0; i < NMETERS; i++) {
-		argv[n++] = "--meter";
-		argv[n++] = (char *)sim_meters[i];
-	}
-	argv[n] = NULL;
-	if (pipe(p))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	/* "PTY /dev/pts/N\n" */
-	while (len < (ssize_t)sizeof(line) - 1 && !memchr(line, '\n', len)) {
-		r = read(p[0], line + len, sizeof(line) - 1 - len);
-		if (r <= 0)
-			break;
-		len += r;
-	}
-	close(p[0]);
-	line[len] = '\0';
-	if (sscanf(line, "PTY %63s", pty) != 1 || strlen(pty) >= size) {
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	return pid;
-}
-
 FIXTURE_SETUP(bus)
 {
 	char pty[64];
 	int mfr;
 
 	ASSERT_EQ(0, ksft_mbus_load());
-	self->sim = start_sim(pty, sizeof(pty));
+	self->sim = ksft_sim_start(pty, sizeof(pty), sim_args);
 	snprintf(self->pty, sizeof(self->pty), "%s", pty);
-	ASSERT_LT(0, self->sim) TH_LOG("cannot start " TOOLS "mbus-sim");
-	self->tty = open(pty, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	ASSERT_LE(0, self->tty) TH_LOG("open %s: %s", pty, strerror(errno));
-	self->index = ksft_mbus_attach(self->tty);
-	ASSERT_LE(0, self->index) TH_LOG("attach: %s", strerror(-self->index));
+	ASSERT_LT(0, self->sim) TH_LOG("cannot start " KSFT_TOOLS "mbus-sim");
+	self->tty = ksft_mbus_attach_tty(pty, &self->index);
+	ASSERT_LE(0, self->tty) TH_LOG("%s: %s", pty, strerror(-self->tty));
 	ASSERT_TRUE(ksft_mbus_wait_node(self->index, true, 2000));
 	snprintf(self->dev, sizeof(self->dev), "mbus%d", self->index);
 	for (size_t i = 0; i < NMETERS; i++)
@@ -132,54 +80,11 @@ FIXTURE_TEARDOWN(bus)
 		ksft_mbus_detach(self->tty);
 		close(self->tty);
 	}
-	if (self->sim > 0) {
-		kill(self->sim, SIGTERM);
-		waitpid(self->sim, NULL, 0);
-	}
+	ksft_sim_stop(self->sim);
 }
 
-/*
- * Run a tool with @args (NULL-terminated, after the program name); its
- * standard output goes to @out. Returns the exit status, or -1.
- */
-static int run(char *out, size_t size, const char *prog, ...)
-{
-	char *argv[16] = { NULL };
-	char path[64];
-	size_t len = 0;
-	int p[2], status, n = 1;
-	ssize_t r;
-	va_list ap;
-	pid_t pid;
-
-	snprintf(path, sizeof(path), TOOLS "%s", prog);
-	argv[0] = path;
-	va_start(ap, prog);
-	while (n < 15 && (argv[n] = va_arg(ap, char *)))
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	if (pipe(p))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execv(path, argv);
-		_exit(127);
-	}
-	close(p[1]);
-	while (len < size - 1 && (r = read(p[0], out + len, size - 1 - len)) > 0)
-		len += (size_t)r;
-	out[len] = '\0';
-	close(p[0]);
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
+/* Run a tool with its NULL-terminated arguments; standard output only. */
+#define run(out, size, ...) ksft_tool_run(out, size, NULL, 0, __VA_ARGS__)
 
 /* Show what a tool printed, as TAP comments. */
 static void show(const char *what, const char *out, long long us)

@@ -9,32 +9,25 @@
  * On a pty the simulator reads the line rate from the master's termios,
  * so it follows the port when mbus-set-baud switches it.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "ksft-common.h"
 
-#define TOOLS		"/tools/"
 #define OUT_MAX		16384
 
 /* The meters; all at the port's default rate, 2400 Bd. */
-static const char *const sim_meters[] = {
-	"heat,id=11111111,addr=1",
-	"water,id=22222222,addr=2",
-	"calec,id=33333333,addr=3",
-	"heat,id=44444444,addr=4",
-	"cmi1020,id=55555555,addr=5",
+static const char *const sim_args[] = {
+	"--meter", "heat,id=11111111,addr=1",
+	"--meter", "water,id=22222222,addr=2",
+	"--meter", "calec,id=33333333,addr=3",
+	"--meter", "heat,id=44444444,addr=4",
+	"--meter", "cmi1020,id=55555555,addr=5",
+	NULL
 };
-
-#define NMETERS	(sizeof(sim_meters) / sizeof(sim_meters[0]))
 
 FIXTURE(bus) {
 	pid_t sim;
@@ -44,50 +37,6 @@ FIXTURE(bus) {
 	char err[OUT_MAX];
 };
 
-/* Start mbus-sim --pty; return its pid, the pty path in @pty. */
-static pid_t start_sim(char *pty, size_t size)
-{
-	char *argv[4 + 2 * NMETERS] = { TOOLS "mbus-sim", "--pty" };
-	char line[128];
-	int p[2], n = 2;
-	ssize_t len = 0, r;
-	pid_t pid;
-
-	for (size_t i = 0; i < NMETERS; i++) {
-		argv[n++] = "--meter";
-		argv[n++] = (char *)sim_meters[i];
-	}
-	argv[n] = NULL;
-	if (pipe(p))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	/* "PTY /dev/pts/N\n" */
-	while (len < (ssize_t)sizeof(line) - 1 && !memchr(line, '\n', len)) {
-		r = read(p[0], line + len, sizeof(line) - 1 - len);
-		if (r <= 0)
-			break;
-		len += r;
-	}
-	close(p[0]);
-	line[len] = '\0';
-	if (sscanf(line, "PTY %63s", pty) != 1 || strlen(pty) >= size) {
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	return pid;
-}
-
 FIXTURE_SETUP(bus)
 {
 	char pty[64];
@@ -95,12 +44,10 @@ FIXTURE_SETUP(bus)
 
 	self->tty = -1;
 	ASSERT_EQ(0, ksft_mbus_load());
-	self->sim = start_sim(pty, sizeof(pty));
-	ASSERT_LT(0, self->sim) TH_LOG("cannot start " TOOLS "mbus-sim");
-	self->tty = open(pty, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	ASSERT_LE(0, self->tty) TH_LOG("open %s: %s", pty, strerror(errno));
-	index = ksft_mbus_attach(self->tty);
-	ASSERT_LE(0, index) TH_LOG("attach: %s", strerror(-index));
+	self->sim = ksft_sim_start(pty, sizeof(pty), sim_args);
+	ASSERT_LT(0, self->sim) TH_LOG("cannot start " KSFT_TOOLS "mbus-sim");
+	self->tty = ksft_mbus_attach_tty(pty, &index);
+	ASSERT_LE(0, self->tty) TH_LOG("%s: %s", pty, strerror(-self->tty));
 	ASSERT_TRUE(ksft_mbus_wait_node(index, true, 2000));
 	snprintf(self->dev, sizeof(self->dev), "mbus%d", index);
 }
@@ -111,76 +58,17 @@ FIXTURE_TEARDOWN(bus)
 		ksft_mbus_detach(self->tty);
 		close(self->tty);
 	}
-	if (self->sim > 0) {
-		kill(self->sim, SIGTERM);
-		waitpid(self->sim, NULL, 0);
-	}
-}
-
-/* Read @fd to its end into @buf (NUL-terminated). */
-static void slurp(int fd, char *buf, size_t size)
-{
-	size_t len = 0;
-	ssize_t r;
-
-	while (len < size - 1 && (r = read(fd, buf + len, size - 1 - len)) > 0)
-		len += (size_t)r;
-	buf[len] = '\0';
+	ksft_sim_stop(self->sim);
 }
 
 /*
- * Run a tool of /tools with the NULL-terminated @args; its standard
- * output lands in self->out, its standard error in self->err. Returns the
- * exit status, or -1.
+ * Run a tool of /tools with the arguments given; its standard output lands
+ * in self->out, its standard error in self->err. Returns the exit status,
+ * or -1.
  */
-#define RUN(prog, ...) run(self, prog, __VA_ARGS__, NULL)
-
-static int run(FIXTURE_DATA(bus) *self, const char *prog, ...)
-{
-	char *argv[16] = { NULL };
-	int out[2], err[2], status, n = 1;
-	char path[64];
-	va_list ap;
-	pid_t pid;
-
-	snprintf(path, sizeof(path), TOOLS "%s", prog);
-	argv[0] = path;
-	va_start(ap, prog);
-	while (n < 15 && (argv[n] = va_arg(ap, char *)))
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	if (pipe(out))
-		return -1;
-	if (pipe(err)) {
-		close(out[0]);
-		close(out[1]);
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		close(out[0]);
-		close(out[1]);
-		close(err[0]);
-		close(err[1]);
-		execv(path, argv);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	/* Small outputs: stderr fits its pipe while stdout is read. */
-	slurp(out[0], self->out, sizeof(self->out));
-	slurp(err[0], self->err, sizeof(self->err));
-	close(out[0]);
-	close(err[0]);
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
+#define RUN(prog, ...)							\
+	ksft_tool_run(self->out, sizeof(self->out), self->err,		\
+		      sizeof(self->err), prog, __VA_ARGS__, NULL)
 
 #define HAS(buf, s)	(strstr((buf), (s)) != NULL)
 
