@@ -231,20 +231,20 @@ TEST_F(bus, silent_slave_times_out_after_every_retry)
 	}
 }
 
-/* The slave side stamps each request it sees; nobody answers. */
-TEST_F(bus, repeats_keep_the_window_and_a_33_bit_pause_on_the_wire)
+/*
+ * One exchange with two retries to a silent slave: the gaps between the
+ * three requests as the far end stamps them, or -1 on a failure.
+ */
+static int repeat_gaps(FIXTURE_DATA(bus) *self, long long gap[2])
 {
 	unsigned char req[MBUS_FRAME_MAX];
-	struct sched_param sp = { .sched_priority = 50 };
-	long long t[3], gap, want;
+	long long t[3];
 	int i, status;
 	pid_t pid;
 
-	ASSERT_EQ(0, set_params(self->fd, 2, 0, 0, 0, 0));
-	/* The stamps are taken by this reader: let it wake at once. */
-	if (sched_setscheduler(0, SCHED_FIFO, &sp))
-		TH_LOG("no SCHED_FIFO (%s): stamps may be late", strerror(errno));
 	pid = fork();
+	if (pid < 0)
+		return -1;
 	if (!pid) {
 		unsigned char rx[MBUS_FRAME_MAX];
 		int n = sizeof(rx);
@@ -253,26 +253,49 @@ TEST_F(bus, repeats_keep_the_window_and_a_33_bit_pause_on_the_wire)
 		      1 : 0);
 	}
 	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(5, ksft_read_frame(self->master, req, 2000));
+		if (ksft_read_frame(self->master, req, 2000) != 5)
+			break;
 		t[i] = ksft_now_us();
 	}
 	waitpid(pid, &status, 0);
-	EXPECT_EQ(0, WEXITSTATUS(status));
-	/* 330 bit times + 50 ms of silence, then at least 33 bit times. */
-	want = 187500 + 33 * 1000000LL / 2400;
-	for (i = 1; i < 3; i++) {
-		gap = t[i] - t[i - 1];
-		TH_LOG("repeat %d came %lld us after the previous request (at least %lld)",
-		       i, gap, want);
-		/*
-		 * Stamps taken by a reader on the far end: a late stamp of
-		 * the previous request shortens the gap. Seen under TCG on a
-		 * loaded host: 3.3 ms. 6 ms of slack still tells a missing
-		 * pause (13.75 ms) from a present one.
-		 */
-		EXPECT_LE(want - 6000, gap);
-		EXPECT_GT(want + 40000, gap);
+	if (i < 3 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return -1;
+	gap[0] = t[1] - t[0];
+	gap[1] = t[2] - t[1];
+	return 0;
+}
+
+/*
+ * The slave side stamps each request it sees; nobody answers. Between
+ * requests: 330 bit times + 50 ms of silence, then at least 33 bit times.
+ *
+ * The stamps are taken by a reader in the guest: when the host is busy
+ * the guest itself may not run, and a late stamp of one request makes
+ * the next gap look short (7.5 ms seen). The exchange is measured up to
+ * five times and must once show both gaps within 2 ms below and 40 ms
+ * above the bound: a driver without the pause (13.75 ms short) never
+ * does, a late stamp does not happen every time.
+ */
+TEST_F(bus, repeats_keep_the_window_and_a_33_bit_pause_on_the_wire)
+{
+	struct sched_param sp = { .sched_priority = 50 };
+	const long long want = 187500 + 33 * 1000000LL / 2400;
+	long long gap[2];
+	bool good = false;
+	int round;
+
+	ASSERT_EQ(0, set_params(self->fd, 2, 0, 0, 0, 0));
+	/* The stamps are taken by this reader: let it wake at once. */
+	if (sched_setscheduler(0, SCHED_FIFO, &sp))
+		TH_LOG("no SCHED_FIFO (%s): stamps may be late", strerror(errno));
+	for (round = 0; round < 5 && !good; round++) {
+		ASSERT_EQ(0, repeat_gaps(self, gap));
+		TH_LOG("round %d: repeats came %lld and %lld us after the previous request (bound %lld)",
+		       round, gap[0], gap[1], want);
+		good = gap[0] >= want - 2000 && gap[0] < want + 40000 &&
+		       gap[1] >= want - 2000 && gap[1] < want + 40000;
 	}
+	EXPECT_TRUE(good);
 }
 
 TEST_F(bus, garbled_reply_returns_the_raw_bytes)
