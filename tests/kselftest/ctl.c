@@ -53,27 +53,6 @@ FIXTURE_TEARDOWN(ctl)
 }
 
 /* Run a shell command; its standard output into @out. */
-static int run(char *out, size_t size, const char *fmt, ...)
-{
-	char cmd[512];
-	size_t n = 0;
-	va_list ap;
-	FILE *p;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	while (n + 1 < size && fgets(out + n, size - n, p))
-		n += strlen(out + n);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 TEST_F(ctl, list_names_the_port_its_tty_and_baud)
 {
 	char out[4096], want[64];
@@ -83,7 +62,7 @@ TEST_F(ctl, list_names_the_port_its_tty_and_baud)
 		return;
 	ASSERT_EQ(0, ioctl(self->master, TIOCGPTN, &n));
 	snprintf(want, sizeof(want), "mbus%d\tpts%d\t2400\n", self->index, n);
-	ASSERT_EQ(0, run(out, sizeof(out), MBUSCTL " list"));
+	ASSERT_EQ(0, ksft_run_capture(out, sizeof(out), MBUSCTL " list"));
 	EXPECT_NE(NULL, strstr(out, want));
 }
 
@@ -94,16 +73,19 @@ TEST_F(ctl, set_changes_the_baud_and_show_reports_it)
 
 	if (self->fd < 0)
 		return;
-	ASSERT_EQ(0, run(out, sizeof(out), MBUSCTL " set mbus%d baud 9600",
-			 self->index));
+	ASSERT_EQ(0, ksft_run_capture(out, sizeof(out),
+				      MBUSCTL " set mbus%d baud 9600",
+				      self->index));
 	ASSERT_EQ(0, ioctl(self->fd, MBUS_IOC_GET_BAUD, &baud));
 	EXPECT_EQ(9600, baud);
-	ASSERT_EQ(0, run(out, sizeof(out), MBUSCTL " --json show -s mbus%d",
-			 self->index));
+	ASSERT_EQ(0, ksft_run_capture(out, sizeof(out),
+				      MBUSCTL " --json show -s mbus%d",
+				      self->index));
 	EXPECT_NE(NULL, strstr(out, "\"baud\": 9600"));
 	EXPECT_NE(NULL, strstr(out, "\"rx_frames\": "));
-	EXPECT_EQ(1, run(out, sizeof(out), MBUSCTL " set mbus%d baud 1234 2>&1",
-			 self->index));
+	EXPECT_EQ(1, ksft_run_capture(out, sizeof(out),
+				      MBUSCTL " set mbus%d baud 1234 2>&1",
+				      self->index));
 }
 
 TEST_F(ctl, monitor_prints_the_frames_of_an_exchange)
