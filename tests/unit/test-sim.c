@@ -157,11 +157,49 @@ TEST(selection_compares_hex_manufacturer_version_medium)
 	m->manufacturer = 0xa5b4;
 	m->version = 0xc3;
 	m->medium = 0x1d;
-	EXPECT_EQ(1, select_str("FFFFFFFFA5B4C31D"));
-	EXPECT_EQ(1, select_str("FFFFFFFFFFB4FFFF"));
-	EXPECT_EQ(0, select_str("FFFFFFFFA5B4C21D"));
-	EXPECT_EQ(0, select_str("FFFFFFFFA4B4FFFF"));
+	/* the manufacturer in wire order: B4 A5 */
+	EXPECT_EQ(1, select_str("FFFFFFFFB4A5C31D"));
+	EXPECT_EQ(1, select_str("FFFFFFFFFFFFFFFF"));
+	EXPECT_EQ(0, select_str("FFFFFFFFB4A5C21D"));
+	EXPECT_EQ(0, select_str("FFFFFFFFB4A4FFFF"));
 	EXPECT_EQ(0, select_str("FFFFFFFFFFFFFF1C"));
+	/* a standard meter: the manufacturer only as a whole, no nibbles */
+	EXPECT_EQ(0, select_str("FFFFFFFFB4FFFFFF"));
+	EXPECT_EQ(0, select_str("FFFFFFFFFFA5FFFF"));
+	EXPECT_EQ(0, select_str("FFFFFFFFB4A5CFFF"));
+	/* a lenient one takes F nibbles everywhere */
+	m->lenient = true;
+	EXPECT_EQ(1, select_str("FFFFFFFFB4FFFFFF"));
+	EXPECT_EQ(1, select_str("FFFFFFFFBFAFCF1F"));
+	EXPECT_EQ(0, select_str("FFFFFFFFB5FFFFFF"));
+}
+
+TEST(enhanced_selection_by_fabrication_number)
+{
+	static const uint8_t fab1[4] = { 0x01, 0x00, 0x00, 0x00 };
+	static const uint8_t fab2[4] = { 0x02, 0x00, 0x00, 0x00 };
+	static const uint8_t any[4] = { 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t low[4] = { 0xf2, 0xff, 0xff, 0xff };
+	uint8_t m[8];
+
+	setup(4);
+	add("heat", 12345678, 0)->fabrication = 1;
+	add("heat", 12345678, 0)->fabrication = 2;
+	ASSERT_EQ(0, nmbus_secaddr_parse("12345678FFFFFFFF", m));
+	EXPECT_LT(0, request(nmbus_build_select_fab(f, sizeof(f), NOFCB, m,
+						    fab1), f));
+	EXPECT_TRUE(reply_is_ack());
+	ASSERT_LT(20, REQ_UD2(253, FCB));
+	EXPECT_EQ(1u, reply.responders);
+	EXPECT_LT(0, request(nmbus_build_select_fab(f, sizeof(f), NOFCB, m,
+						    fab2), f));
+	EXPECT_TRUE(reply_is_ack());
+	EXPECT_LT(0, request(nmbus_build_select_fab(f, sizeof(f), NOFCB, m,
+						    low), f));
+	EXPECT_TRUE(reply_is_ack());
+	EXPECT_LT(0, request(nmbus_build_select_fab(f, sizeof(f), NOFCB, m,
+						    any), f));
+	EXPECT_EQ(2u, reply.responders);
 }
 
 TEST(short_selection_masks_of_cmi1020)
@@ -185,9 +223,28 @@ TEST(equal_ids_collide)
 	add("heat", 55555555, 0);
 	EXPECT_LT(0, select_str("55555555FFFFFFFF"));
 	EXPECT_EQ(2u, reply.responders);
-	EXPECT_STREQ("collision of 2 meters", reply.note);
+	EXPECT_EQ(0, strncmp("collision of 2 meters", reply.note, 21));
 	ASSERT_LT(0, REQ_UD2(253, FCB));
 	EXPECT_FALSE(reply_is_frame());
+}
+
+TEST(collision_marks_the_parity_errors_a_uart_would_see)
+{
+	static const uint8_t a[] = { 0x68, 0x03 };
+	static const uint8_t b[] = { 0x68, 0x01 };
+	const uint8_t *streams[] = { a, b };
+	size_t lens[] = { 2, 2 };
+	unsigned int skew[] = { 0, 0 };
+	uint8_t out[4];
+	bool perr[4];
+
+	/* 03 AND 01 = 01: its parity bit is 0 AND 1 = 0, but 01 needs 1 */
+	ASSERT_EQ(2u, sim_collide_parity(streams, lens, skew, 2, out, perr,
+					 sizeof(out)));
+	EXPECT_EQ(0x68, out[0]);
+	EXPECT_FALSE(perr[0]);
+	EXPECT_EQ(0x01, out[1]);
+	EXPECT_TRUE(perr[1]);
 }
 
 TEST(collision_is_a_wired_and_of_the_bit_streams)
