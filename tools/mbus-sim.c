@@ -54,6 +54,7 @@ struct config {
 	unsigned int noise;
 	unsigned int fault_every[FAULTS];
 	bool nested;			/* parsing a config file */
+	unsigned int meter_baud;	/* of meters added from now on; 0: own */
 };
 
 static struct sim_bus bus;
@@ -434,6 +435,8 @@ static void add_meter(const char *spec)
 	if (!m)
 		die("too many meters (at most %d)", SIM_METERS_MAX);
 	m->id = random_id();
+	if (cfg.meter_baud)
+		m->baud = cfg.meter_baud;
 	while ((tok = strtok_r(NULL, ",", &save))) {
 		char *eq = strchr(tok, '=');
 
@@ -475,6 +478,8 @@ static void add_random(unsigned int n)
 
 		if (!m)
 			die("too many meters (at most %d)", SIM_METERS_MAX);
+		if (cfg.meter_baud)
+			m->baud = cfg.meter_baud;
 		m->id = random_id();
 		m->fabrication = random_id();
 		m->manufacturer = nmbus_manufacturer_code(
@@ -530,6 +535,7 @@ static const struct option longopts[] = {
 	{ "mismatch",	required_argument,	NULL, 'M' },
 	{ "skew",	required_argument,	NULL, 'k' },
 	{ "lenient",	no_argument,		NULL, 'W' },
+	{ "meter-baud",	required_argument,	NULL, 'B' },
 	{ "echo",	no_argument,		NULL, 'e' },
 	{ "noise",	required_argument,	NULL, 'n' },
 	{ "fault",	required_argument,	NULL, 'F' },
@@ -540,7 +546,7 @@ static const struct option longopts[] = {
 	{ 0 },
 };
 
-static const char shortopts[] = "pc:Pb:m:r:s:E:f:d:M:k:Wen:F:lLhv";
+static const char shortopts[] = "pc:Pb:m:r:s:E:f:d:M:k:WB:en:F:lLhv";
 
 static void usage(void)
 {
@@ -580,6 +586,9 @@ static void usage(void)
 "                          ID, with another manufacturer, version or\n"
 "                          medium (default 8; 0: all IDs differ); give\n"
 "                          --equal-ids before --random\n"
+"  -B, --meter-baud=N      meters added after this option (--meter,\n"
+"                          --random) talk at N Bd (default: their\n"
+"                          profile's rate)\n"
 "  -W, --lenient           meters take F nibbles as wildcards also in the\n"
 "                          manufacturer, version and medium (as libmbus's\n"
 "                          search expects; default: only what the\n"
@@ -669,6 +678,9 @@ static void handle_option(int opt, const char *arg)
 		break;
 	case 'W':
 		bus.lenient = true;
+		break;
+	case 'B':
+		cfg.meter_baud = parse_baud("--meter-baud", arg);
 		break;
 	case 'e':
 		cfg.echo = true;
