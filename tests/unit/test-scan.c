@@ -45,6 +45,7 @@ struct bus {
 	unsigned int retries;	/* as set through set_params */
 	unsigned long xfers;
 	unsigned long selections;
+	unsigned long full_id;	/* selections with every ID digit given */
 	double seconds;		/* bus time */
 	uint64_t rng;
 };
@@ -251,6 +252,14 @@ static int bus_xfer(void *ctx, const uint8_t *tx, size_t tx_len,
 
 	b->xfers++;
 	b->selections += select;
+	if (select) {
+		bool wild = false;
+
+		for (int i = 0; i < 4; i++)
+			wild |= (tx[7 + i] & 0x0f) == 0x0f ||
+				(tx[7 + i] >> 4) == 0x0f;
+		b->full_id += !wild;
+	}
 	b->seconds += chars(tx_len);
 	for (unsigned int i = 0; i < b->n; i++) {
 		struct meter *m = &b->m[i];
@@ -387,6 +396,7 @@ static int search(struct bus *b, struct tally *t, struct nmbus_scan *scan)
 	scan->arg = t;
 	b->xfers = 0;
 	b->selections = 0;
+	b->full_id = 0;
 	b->seconds = 0;
 	for (unsigned int i = 0; i < b->n; i++)
 		b->m[i].found = false;
@@ -680,6 +690,59 @@ TEST_F(search, with_a_mask_finds_only_matching_meters)
 	EXPECT_TRUE(b->m[1].found);
 	EXPECT_FALSE(b->m[2].found);
 	nmbus_dev_close(dev);
+}
+
+/*
+ * Figures (strict meters, 2400 Bd model timing): N random meters with
+ * unique IDs; ID-sharing pairs whose makers are among the 50 most common
+ * against the same meters with distinct IDs.
+ */
+TEST(figures_of_the_strict_bus)
+{
+	static const unsigned int sizes[] = { 1, 10, 50, 250 };
+	struct bus *b = bus_new(false);
+	unsigned long base = 0, base_full = 0;
+	struct nmbus_scan scan;
+	struct tally t;
+
+	ASSERT_NE(NULL, b);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		bus_random(b, sizes[i], 0, 'x', sizes[i]);
+		EXPECT_EQ((int)sizes[i], search(b, &t, &scan));
+		printf("# figures: %3u random meters, unique IDs: %lu "
+		       "selections, %.2f per meter, %lu exchanges, %.1f s\n",
+		       sizes[i], b->selections,
+		       (double)b->selections / sizes[i], scan.xfers,
+		       b->seconds);
+		fflush(stdout);
+		EXPECT_GE(6.0, (double)b->selections / sizes[i]);
+	}
+	for (int shared = 0; shared < 2; shared++) {
+		memset(b, 0, sizeof(*b));
+		b->rng = 77;
+		for (unsigned int i = 0; i < 10; i++) {
+			uint32_t id = rand_bcd_id(b), id2 = rand_bcd_id(b);
+			uint16_t c1 = rand_common(b, 50), c2;
+
+			do
+				c2 = rand_common(b, 50);
+			while (c2 == c1);
+			bus_add(b, id, c1, 0x01, 0x04);
+			bus_add(b, shared ? id : id2, c2, 0x01, 0x04);
+		}
+		EXPECT_EQ(20, search(b, &t, &scan));
+		if (!shared) {
+			base = b->selections;
+			base_full = b->full_id;
+		}
+	}
+	printf("# figures: 10 ID-sharing pairs (top-50 makers): %lu "
+	       "selections, %lu with distinct IDs: %.1f extra per pair, of "
+	       "which %.1f to split the pair once its ID is known\n",
+	       b->selections, base, (b->selections - base) / 10.0,
+	       (b->full_id - base_full) / 10.0);
+	fflush(stdout);
+	free(b);
 }
 
 TEST(search_refuses_id_nibbles_a_to_e_and_sends_nothing)
