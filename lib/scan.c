@@ -883,17 +883,21 @@ static void order_bytes(struct sec_order *o, const uint8_t *seen,
 		order_add(o, v);
 }
 
-static void order_mfr_known(struct scan_ctx *s, struct sec_order *o)
+static void order_mfr_common(struct sec_order *o)
 {
 	const char *code;
-	unsigned int i;
 
-	for (i = 0; i < s->nseen_mfr; i++)
-		if (s->seen_mfr[i] != 0xffff)
-			order_add(o, s->seen_mfr[i]);
-	for (i = 0; (code = nmbus_manufacturer_common(i)); i++)
+	for (unsigned int i = 0; (code = nmbus_manufacturer_common(i)); i++)
 		order_add(o, (unsigned int)nmbus_manufacturer_code(code));
 	o->nlikely = o->n;
+}
+
+static void order_mfr_known(struct scan_ctx *s, struct sec_order *o)
+{
+	for (unsigned int i = 0; i < s->nseen_mfr; i++)
+		if (s->seen_mfr[i] != 0xffff)
+			order_add(o, s->seen_mfr[i]);
+	order_mfr_common(o);
 }
 
 static void sec_set_field(struct sec_mask *m, enum sec_phase ph,
@@ -947,7 +951,11 @@ static bool mfr_letters(unsigned int v)
 	return !(v & 0x8000);
 }
 
-/* Every manufacturer code not tried yet: letter codes first. */
+/*
+ * Every manufacturer code but the common ones (the group's first walk
+ * tried them all, or it would not be here): letter codes first. Codes
+ * seen on the bus since are tried again.
+ */
 static int sec_walk_mfr_rest(struct scan_ctx *s, const struct sec_mask *g,
 			     const struct sec_order *tried, unsigned long x0)
 {
@@ -961,7 +969,7 @@ static int sec_walk_mfr_rest(struct scan_ctx *s, const struct sec_mask *g,
 			    tried->used[v / 8] & (1u << (v % 8)))
 				continue;
 			sec_set_field(&child, PH_MFR_REST, v);
-			if (sec_child(s, &child, PH_FAB) < 0)
+			if (sec_child(s, &child, PH_MEDIUM) < 0)
 				return -1;
 		}
 	}
@@ -1097,7 +1105,7 @@ static int sec_phase_run(struct scan_ctx *s, const struct sec_mask *g,
 		if (ret > 0)
 			ret = sec_mfr_nibbles(s, g, g, 0, x0);
 		if (!ret && !sec_explained(s, g)) {
-			order_mfr_known(s, o);
+			order_mfr_common(o);
 			ret = sec_walk_mfr_rest(s, g, o, x0);
 		}
 		break;
