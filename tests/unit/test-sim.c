@@ -2,8 +2,9 @@
 /*
  * Unit tests of the mbus-sim core (tools/sim-core.c): addressing,
  * secondary selection with wildcards, collisions, FCB and multi-telegram
- * readouts, baud switch and wake-up; and one end-to-end run of the
- * mbus-sim program on a pty.
+ * readouts, baud switch and wake-up, the enhanced selection; libnmbus's
+ * secondary search over the core, strict and lenient; and one end-to-end
+ * run of the mbus-sim program on a pty.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -226,6 +227,76 @@ TEST(equal_ids_collide)
 	EXPECT_EQ(0, strncmp("collision of 2 meters", reply.note, 21));
 	ASSERT_LT(0, REQ_UD2(253, FCB));
 	EXPECT_FALSE(reply_is_frame());
+}
+
+/*
+ * libnmbus's secondary search over the simulator in process: what the
+ * kernel would report for each reply (silence, E5, a frame, a collision).
+ */
+static int sim_xfer(void *ctx, const uint8_t *tx, size_t tx_len,
+		    unsigned int flags, uint8_t *rx, size_t *rx_len)
+{
+	(void)ctx;
+	(void)flags;
+	sim_bus_request(&bus, tx, tx_len, 0, 0, &reply);
+	*rx_len = reply.len < *rx_len ? reply.len : *rx_len;
+	memcpy(rx, reply.data, *rx_len);
+	if (!reply.len)
+		return NMBUS_STATUS_TIMEOUT;
+	if (reply.responders > 1)
+		return NMBUS_STATUS_GARBLED;
+	return reply_is_ack() ? NMBUS_STATUS_ACK : NMBUS_STATUS_FRAME;
+}
+
+static const struct nmbus_dev_ops sim_ops = { .xfer = sim_xfer };
+
+static int count_found(const struct nmbus_scan_result *res, void *arg)
+{
+	(void)res;
+	++*(unsigned int *)arg;
+	return 0;
+}
+
+TEST(secondary_search_over_the_simulator_strict_and_lenient)
+{
+	for (int lenient = 0; lenient < 2; lenient++) {
+		unsigned int seen = 0;
+		struct nmbus_scan scan = { .read_retries = 2,
+					   .cb = count_found, .arg = &seen };
+		struct nmbus_dev *dev;
+		struct sim_meter *m;
+
+		setup(4);
+		bus.lenient = lenient;
+		m = add("heat", 12345678, 0);
+		m->manufacturer = nmbus_manufacturer_code("KAM");
+		m = add("heat", 12345678, 0);
+		m->manufacturer = nmbus_manufacturer_code("SEN");
+		m = add("water", 22222222, 0);
+		m->manufacturer = nmbus_manufacturer_code("ZRM");
+		m->fabrication = 1;
+		m = add("water", 22222222, 0);
+		m->manufacturer = nmbus_manufacturer_code("ZRM");
+		m->fabrication = 2;
+		m = add("heat", 87654321, 0);
+		m->manufacturer = 0x8001;	/* no letter code */
+		m = add("heat", 87654321, 0);
+		m->manufacturer = 0x8002;
+		m->version = bus.meters[4].version;
+		m->medium = bus.meters[4].medium;
+		add("calec", 11111111, 0);
+		if (!lenient)
+			scan.group_limit = 200;
+		dev = nmbus_dev_new_ops(&sim_ops, NULL);
+		ASSERT_NE(NULL, dev);
+		/* strict: the two unknown makers are reported, not lost */
+		EXPECT_EQ(lenient ? 7 : 5, nmbus_scan_secondary(dev, NULL,
+								&scan));
+		EXPECT_EQ(lenient ? 0u : 1u, scan.collisions);
+		EXPECT_EQ(lenient ? 7u : 6u, seen);
+		EXPECT_EQ(lenient, scan.lenient > 0);
+		nmbus_dev_close(dev);
+	}
 }
 
 TEST(collision_marks_the_parity_errors_a_uart_would_see)
