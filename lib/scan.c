@@ -739,6 +739,7 @@ static int sec_read(struct scan_ctx *s, const struct sec_mask *m)
 		};
 		memcpy(res.secaddr, m->a, sizeof(res.secaddr));
 	} else if (reply_fab(s, fab)) {
+		res.by_fabrication = !sec_fab_wild(m);
 		res.has_fabrication = true;
 		res.fabrication = (uint32_t)fab[0] | (uint32_t)fab[1] << 8 |
 				  (uint32_t)fab[2] << 16 |

@@ -186,7 +186,8 @@ static void print_text(const struct nmbus_scan_result *r, const char *sec)
 	printf("%3s %s %s %02X %5u %s", prim, sec,
 	       nmbus_manufacturer_str(h->manufacturer, mfr), h->version,
 	       r->baud, nmbus_medium_name(h->medium));
-	if (r->has_fabrication)
+	/* only where it tells apart meters equal in all 8 bytes */
+	if (r->by_fabrication)
 		printf(" fabrication %08X", (unsigned int)r->fabrication);
 	printf("\n");
 }
@@ -197,7 +198,7 @@ static bool seen_result(struct opts *o, const struct nmbus_scan_result *r)
 	uint8_t key[NMBUS_SECADDR_LEN];
 
 	memcpy(key, r->secaddr, sizeof(key));
-	if (r->has_fabrication)	/* meters equal in 8 bytes differ here */
+	if (r->by_fabrication)	/* meters equal in 8 bytes differ here */
 		for (int i = 0; i < 4; i++)
 			key[i] ^= (uint8_t)(r->fabrication >> (8 * i)) ^ 0x5a;
 	return seen(o, key);

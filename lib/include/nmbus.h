@@ -1465,6 +1465,9 @@ NMBUS_API const char *nmbus_status_name(int status);
  *	(print it with %08X); F digits are wildcards in a collision
  * @xfers: for a collision of the secondary search: the exchanges spent
  *	on trying to split it
+ * @by_fabrication: the secondary search reached this meter only by the
+ *	enhanced selection: another meter has the same 8 address bytes, and
+ *	@fabrication tells them apart
  */
 struct nmbus_scan_result {
 	int status;
@@ -1477,6 +1480,7 @@ struct nmbus_scan_result {
 	bool has_fabrication;
 	uint32_t fabrication;
 	unsigned long xfers;
+	bool by_fabrication;
 };
 
 /**
