@@ -185,7 +185,7 @@ TEST_F_TIMEOUT(bus, primary_scan_text_has_one_line_per_meter, 120)
 			 "--baud=9600", "--range=1-5", self->dev, NULL));
 	show("mbus-scan --range=1-5", self->out, ksft_now_us() - t0);
 	EXPECT_TRUE(lists_exactly(_metadata, self, " %s "));
-	EXPECT_NE(NULL, strstr(self->out, "  1 12345678C5140104 ")) TH_LOG(
+	EXPECT_NE(NULL, strstr(self->out, "  1 1234567814C50104 ")) TH_LOG(
 		"%s", self->out);
 }
 
@@ -225,7 +225,7 @@ TEST_F_TIMEOUT(bus, read_by_primary_address_gives_the_values, 60)
 TEST_F_TIMEOUT(bus, read_by_secondary_address_selects_the_meter, 60)
 {
 	ASSERT_EQ(0, run(self->out, sizeof(self->out), "mbus-read", "--nke",
-			 "--baud", "9600", self->dev, "12345678C5140107",
+			 "--baud", "9600", self->dev, "1234567814C50107",
 			 NULL));
 	EXPECT_EQ(1, count_lines(self->out));
 	EXPECT_NE(NULL, strstr(self->out, "\"medium_code\":7")) TH_LOG(
