@@ -475,6 +475,22 @@ int nmbus_build_select(uint8_t *buf, size_t size, unsigned int flags,
 			    NMBUS_CI_SELECT, mask, len);
 }
 
+int nmbus_build_select_fab(uint8_t *buf, size_t size, unsigned int flags,
+			   const uint8_t mask[NMBUS_SECADDR_LEN],
+			   const uint8_t fab[4])
+{
+	uint8_t data[NMBUS_SECADDR_LEN + 6];
+
+	if (!mask || !fab)
+		return -EINVAL;
+	memcpy(data, mask, NMBUS_SECADDR_LEN);
+	data[8] = 0x0c;			/* 8 digit BCD, instantaneous */
+	data[9] = 0x78;			/* fabrication number */
+	memcpy(data + 10, fab, 4);
+	return build_snd_ud(buf, size, MBUS_ADDR_NETWORK, flags,
+			    NMBUS_CI_SELECT, data, sizeof(data));
+}
+
 int nmbus_build_app_reset(uint8_t *buf, size_t size, uint8_t addr,
 			  unsigned int flags, int subcode)
 {
@@ -707,11 +723,9 @@ int nmbus_secaddr_parse(const char *str, uint8_t addr[NMBUS_SECADDR_LEN])
 	/* ID: printed most significant digit first, sent LSB first */
 	for (i = 0; i < 4; i++)
 		addr[i] = d[6 - 2 * i] << 4 | d[7 - 2 * i];
-	/* manufacturer: a 16-bit number, sent LSB first */
-	addr[4] = d[10] << 4 | d[11];
-	addr[5] = d[8] << 4 | d[9];
-	addr[6] = d[12] << 4 | d[13];
-	addr[7] = d[14] << 4 | d[15];
+	/* manufacturer, version, medium: the bytes as sent (libmbus's form) */
+	for (i = 4; i < NMBUS_SECADDR_LEN; i++)
+		addr[i] = d[2 * i] << 4 | d[2 * i + 1];
 	return 0;
 }
 
@@ -719,7 +733,7 @@ int nmbus_secaddr_format(const uint8_t addr[NMBUS_SECADDR_LEN], char *str,
 			 size_t size)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	static const int order[NMBUS_SECADDR_LEN] = { 3, 2, 1, 0, 5, 4, 6, 7 };
+	static const int order[NMBUS_SECADDR_LEN] = { 3, 2, 1, 0, 4, 5, 6, 7 };
 	int i;
 
 	if (size < NMBUS_SECADDR_STRLEN + 1)
@@ -737,19 +751,45 @@ static bool nibble_match(uint8_t mask, uint8_t value)
 	return mask == 0x0f || mask == value;
 }
 
+static bool bcd_match(uint8_t mask, uint8_t value)
+{
+	return nibble_match(mask & 0x0f, value & 0x0f) &&
+	       nibble_match(mask >> 4, value >> 4);
+}
+
+/*
+ * EN 13757-3: the manufacturer is a wildcard only as a whole (FFFFh),
+ * version and medium only as FFh. A short mask without the second
+ * manufacturer byte cannot be matched (nmbus_build_select() refuses it).
+ */
 bool nmbus_secaddr_match(const uint8_t *mask, size_t len,
 			 const uint8_t addr[NMBUS_SECADDR_LEN])
 {
 	size_t i;
 
-	if (len > NMBUS_SECADDR_LEN || (len && !mask))
+	if (len > NMBUS_SECADDR_LEN || len == 5 || (len && !mask))
 		return false;
 	for (i = 0; i < len && i < 4; i++)
-		if (!nibble_match(mask[i] & 0x0f, addr[i] & 0x0f) ||
-		    !nibble_match(mask[i] >> 4, addr[i] >> 4))
+		if (!bcd_match(mask[i], addr[i]))
 			return false;
-	for (; i < len; i++)
+	if (len >= 6 && !(mask[4] == 0xff && mask[5] == 0xff) &&
+	    (mask[4] != addr[4] || mask[5] != addr[5]))
+		return false;
+	for (i = 6; i < len; i++)
 		if (mask[i] != 0xff && mask[i] != addr[i])
+			return false;
+	return true;
+}
+
+bool nmbus_secaddr_match_lenient(const uint8_t *mask, size_t len,
+				 const uint8_t addr[NMBUS_SECADDR_LEN])
+{
+	size_t i;
+
+	if (len > NMBUS_SECADDR_LEN || len == 5 || (len && !mask))
+		return false;
+	for (i = 0; i < len; i++)
+		if (!bcd_match(mask[i], addr[i]))
 			return false;
 	return true;
 }

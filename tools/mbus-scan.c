@@ -22,6 +22,9 @@ static const unsigned int all_bauds[] = {
 
 #define SEEN_MAX	1024
 
+/* Exit status: the search ran, but some meters could not be told apart. */
+#define EXIT_INCOMPLETE	3
+
 struct opts {
 	unsigned int first, last;
 	unsigned int retries;
@@ -31,6 +34,9 @@ struct opts {
 	bool auto_mode;
 	bool json;
 	bool ud2;
+	bool thorough;
+	unsigned long group_limit;
+	unsigned int collisions;	/* groups reported, over all scans */
 	const char *mask;
 	/* meters printed, to print each once (--auto) */
 	uint8_t seen[SEEN_MAX][NMBUS_SECADDR_LEN];
@@ -45,8 +51,11 @@ static void usage(FILE *out)
 		"\n"
 		"Find the meters on the M-Bus of DEVICE (0, mbus0, /dev/mbus0 or\n"
 		"the tty N_MBUS is attached to) and print one line per meter:\n"
-		"primary address, secondary address (IIIIIIIIMMMMVVDD), manufacturer,\n"
-		"version, baud rate and medium. The default is a primary scan of\n"
+		"primary address, secondary address, manufacturer, version, baud\n"
+		"rate and medium. The secondary address is libmbus's form\n"
+		"IIIIIIIIMMMMVVDD: the identification number, the manufacturer's\n"
+		"two bytes as sent (KAM = 2D2C), version and medium, all hex, as\n"
+		"every tool takes it. The default is a primary scan of\n"
 		"addresses 0 to 250: SND_NKE to each, then REQ_UD2 to every\n"
 		"address that answered.\n"
 		"\n"
@@ -55,8 +64,15 @@ static void usage(FILE *out)
 		"  -R, --retries=N       retries per primary address (default 0)\n"
 		"  -u, --ud2             probe with REQ_UD2 instead of SND_NKE\n"
 		"  -s, --secondary[=MASK] secondary search instead, of the meters\n"
-		"                        matching MASK (16 hex digits, F = any;\n"
-		"                        default all)\n"
+		"                        matching MASK (16 hex digits as above; ID\n"
+		"                        digit F = any, FFFF = any manufacturer,\n"
+		"                        FF = any version or medium; default all)\n"
+		"  -T, --thorough        secondary: in a group of meters sharing an\n"
+		"                        ID, try every common manufacturer even after\n"
+		"                        two meters were found\n"
+		"  -g, --group-limit=N   secondary: give up a group sharing an ID\n"
+		"                        after N selections and report it (default 0:\n"
+		"                        no limit)\n"
 		"  -a, --auto            secondary search; then a primary scan only\n"
 		"                        if it found no meter or could not tell\n"
 		"                        meters apart\n"
@@ -65,12 +81,15 @@ static void usage(FILE *out)
 		"                        then restore the port's rate\n"
 		"  -j, --json            one JSON object per meter and line: id,\n"
 		"                        manufacturer, version, medium, medium_code,\n"
-		"                        primary, secondary, baud\n"
+		"                        primary, secondary, baud, fabrication; a\n"
+		"                        collision: \"collision\":true, mask,\n"
+		"                        selections\n"
 		"  -h, --help            show this help and exit\n"
 		"  -v, --version         show the version and exit\n"
 		"\n"
 		"Exit status: 0 if the scan ran (even if it found nothing), 1 on\n"
-		"failure, 2 on bad usage.\n",
+		"failure, 2 on bad usage, 3 if the search is incomplete: some\n"
+		"meters could not be told apart (printed as collisions).\n",
 		get_prog_name());
 }
 
@@ -125,9 +144,18 @@ static void print_json(const struct nmbus_scan_result *r, const char *sec)
 		printf("\"primary\":null,");
 	else
 		printf("\"primary\":%u,", r->primary);
-	printf("\"secondary\":\"%s\",\"baud\":%u", sec, r->baud);
+	if (r->status == NMBUS_STATUS_GARBLED && r->primary == 253)
+		printf("\"secondary\":null,\"mask\":\"%s\",", sec);
+	else
+		printf("\"secondary\":\"%s\",", sec);
+	printf("\"baud\":%u", r->baud);
+	if (r->has_fabrication)
+		printf(",\"fabrication\":\"%08X\"",
+		       (unsigned int)r->fabrication);
 	if (r->status == NMBUS_STATUS_GARBLED)
 		printf(",\"collision\":true");
+	if (r->status == NMBUS_STATUS_GARBLED && r->primary == 253)
+		printf(",\"selections\":%lu", r->xfers);
 	printf("}\n");
 }
 
@@ -138,6 +166,15 @@ static void print_text(const struct nmbus_scan_result *r, const char *sec)
 
 	if (r->primary != 253)
 		snprintf(prim, sizeof(prim), "%u", r->primary);
+	if (r->status == NMBUS_STATUS_GARBLED && r->primary == 253) {
+		printf("%3s %s collision: several meters match this mask and "
+		       "could not be told apart", prim, sec);
+		if (r->has_fabrication)
+			printf(" (fabrication %08X)",
+			       (unsigned int)r->fabrication);
+		printf(" (%lu selections)\n", r->xfers);
+		return;
+	}
 	if (r->status == NMBUS_STATUS_GARBLED) {
 		printf("%3s %s collision: several meters answer\n", prim, sec);
 		return;
@@ -146,9 +183,25 @@ static void print_text(const struct nmbus_scan_result *r, const char *sec)
 		printf("%3s %s present, no data\n", prim, sec);
 		return;
 	}
-	printf("%3s %s %s %02X %5u %s\n", prim, sec,
+	printf("%3s %s %s %02X %5u %s", prim, sec,
 	       nmbus_manufacturer_str(h->manufacturer, mfr), h->version,
 	       r->baud, nmbus_medium_name(h->medium));
+	/* only where it tells apart meters equal in all 8 bytes */
+	if (r->by_fabrication)
+		printf(" fabrication %08X", (unsigned int)r->fabrication);
+	printf("\n");
+}
+
+/* Whether @r is a meter printed before (--auto, --all-bauds). */
+static bool seen_result(struct opts *o, const struct nmbus_scan_result *r)
+{
+	uint8_t key[NMBUS_SECADDR_LEN];
+
+	memcpy(key, r->secaddr, sizeof(key));
+	if (r->by_fabrication)	/* meters equal in 8 bytes differ here */
+		for (int i = 0; i < 4; i++)
+			key[i] ^= (uint8_t)(r->fabrication >> (8 * i)) ^ 0x5a;
+	return seen(o, key);
 }
 
 static int on_result(const struct nmbus_scan_result *r, void *arg)
@@ -158,9 +211,11 @@ static int on_result(const struct nmbus_scan_result *r, void *arg)
 
 	if (r->status == NMBUS_STATUS_FRAME || r->status == NMBUS_STATUS_ACK)
 		nmbus_secaddr_format(r->secaddr, sec, sizeof(sec));
-	if (r->status == NMBUS_STATUS_GARBLED && r->primary == 253)
+	if (r->status == NMBUS_STATUS_GARBLED && r->primary == 253) {
 		nmbus_secaddr_format(r->secaddr, sec, sizeof(sec));
-	if (r->status == NMBUS_STATUS_FRAME && seen(o, r->secaddr))
+		o->collisions++;
+	}
+	if (r->status == NMBUS_STATUS_FRAME && seen_result(o, r))
 		return 0;
 	if (o->json)
 		print_json(r, sec);
@@ -171,11 +226,32 @@ static int on_result(const struct nmbus_scan_result *r, void *arg)
 	return 0;
 }
 
+/* A bad MASK: say what is wrong with it; nothing is sent. */
+static void check_mask(const char *m)
+{
+	uint8_t mask[NMBUS_SECADDR_LEN];
+	size_t len = strlen(m), bad = strspn(m, "0123456789abcdefABCDEF");
+
+	if (len != NMBUS_SECADDR_STRLEN)
+		die_usage("bad mask '%s': 16 hex digits IIIIIIIIMMMMVVDD "
+			  "expected, not %zu", m, len);
+	if (bad != len)
+		die_usage("bad mask '%s': '%c' is not a hex digit", m, m[bad]);
+	bad = strspn(m, "0123456789Ff");
+	if (bad < 8)
+		die_usage("bad mask '%s': identification number digit '%c': "
+			  "0-9 or F (any) expected", m, m[bad]);
+	if (nmbus_secaddr_parse(m, mask))
+		die_usage("bad mask '%s'", m);
+}
+
 /* One scan at the current rate; false on failure. */
 static bool scan_once(struct nmbus_dev *dev, struct opts *o)
 {
 	struct nmbus_scan scan = {
-		.flags = o->ud2 ? NMBUS_SCAN_UD2 : 0,
+		.flags = (o->ud2 ? NMBUS_SCAN_UD2 : 0) |
+			 (o->thorough ? NMBUS_SCAN_THOROUGH : 0),
+		.group_limit = o->group_limit,
 		.retries = o->retries,
 		.read_retries = 2,
 		.cb = on_result,
@@ -218,6 +294,8 @@ int main(int argc, char **argv)
 		{ "baud", required_argument, NULL, 'b' },
 		{ "all-bauds", no_argument, NULL, 'A' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "thorough", no_argument, NULL, 'T' },
+		{ "group-limit", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
@@ -228,7 +306,7 @@ int main(int argc, char **argv)
 	bool ok = true;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "r:R:us::ab:Ajhv", longopts,
+	while ((c = getopt_long(argc, argv, "r:R:us::ab:AjTg:hv", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -256,6 +334,15 @@ int main(int argc, char **argv)
 		case 'j':
 			o.json = true;
 			break;
+		case 'T':
+			o.thorough = true;
+			break;
+		case 'g':
+			if (!parse_uint(optarg, 1000000, &o.group_limit))
+				die_usage("--group-limit: a number up to "
+					  "1000000 expected, not '%s'",
+					  optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -277,13 +364,8 @@ int main(int argc, char **argv)
 		die_usage("--secondary and --auto exclude each other");
 	if (o.baud && o.all_bauds)
 		die_usage("--baud and --all-bauds exclude each other");
-	if (o.mask) {
-		uint8_t mask[NMBUS_SECADDR_LEN];
-
-		if (nmbus_secaddr_parse(o.mask, mask))
-			die_usage("bad mask '%s': 16 hex digits expected",
-				  o.mask);
-	}
+	if (o.mask)
+		check_mask(o.mask);
 
 	dev = nmbus_dev_open(argv[optind]);
 	if (!dev)
@@ -303,5 +385,7 @@ int main(int argc, char **argv)
 			set_baud(dev, old_baud);
 	}
 	nmbus_dev_close(dev);
-	return ok ? EXIT_OK : EXIT_FAIL;
+	if (!ok)
+		return EXIT_FAIL;
+	return o.collisions ? EXIT_INCOMPLETE : EXIT_OK;
 }

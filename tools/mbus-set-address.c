@@ -87,8 +87,12 @@ static void parse_new(const char *s, struct new_addr *n)
 static bool new_secondary(const struct new_addr *n, const uint8_t *cur,
 			  uint8_t *out)
 {
+	bool keep_mfr = n->sec[4] == 0xff && n->sec[5] == 0xff;
+
 	for (int i = 0; i < NMBUS_SECADDR_LEN; i++) {
-		if (i >= 4 && n->sec[i] != 0xff && n->sec[i] != cur[i])
+		bool keep = i < 6 ? keep_mfr : n->sec[i] == 0xff;
+
+		if (i >= 4 && !keep && n->sec[i] != cur[i])
 			return false;
 		out[i] = i < 4 ? n->sec[i] : cur[i];
 	}

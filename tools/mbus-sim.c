@@ -54,6 +54,7 @@ struct config {
 	unsigned int noise;
 	unsigned int fault_every[FAULTS];
 	bool nested;			/* parsing a config file */
+	unsigned int meter_baud;	/* of meters added from now on; 0: own */
 };
 
 static struct sim_bus bus;
@@ -398,6 +399,12 @@ static void meter_set(struct sim_meter *m, const char *key, const char *v)
 		m->status = parse_hex_byte(key, v);
 	else if (!strcmp(key, "man"))
 		meter_set_manufacturer(m, v);
+	else if (!strcmp(key, "fab"))
+		m->fabrication = parse_id(v);
+	else if (!strcmp(key, "wildcards") && !strcmp(v, "strict"))
+		m->lenient = false;
+	else if (!strcmp(key, "wildcards") && !strcmp(v, "lenient"))
+		m->lenient = true;
 	else if (!strcmp(key, "baud"))
 		m->baud = parse_baud(key, v);
 	else if (!strcmp(key, "telegrams") && parse_num(key, v, 16))
@@ -428,6 +435,8 @@ static void add_meter(const char *spec)
 	if (!m)
 		die("too many meters (at most %d)", SIM_METERS_MAX);
 	m->id = random_id();
+	if (cfg.meter_baud)
+		m->baud = cfg.meter_baud;
 	while ((tok = strtok_r(NULL, ",", &save))) {
 		char *eq = strchr(tok, '=');
 
@@ -442,10 +451,18 @@ static void add_meter(const char *spec)
 /* One random meter in this many shares the previous one's ID (0: none). */
 static unsigned long equal_every = 8;
 
+static const uint8_t random_versions[] = { 0x00, 0x01, 0x02, 0x0e, 0x14,
+					   0x1b, 0x40, 0xc4 };
+static const uint8_t random_media[] = { 0x04, 0x07, 0x16, 0x06, 0x02, 0x03,
+					0x0c, 0x0d, 0x15 };
+
+#define PICK(a)		((a)[sim_random(&bus) % ARRAY_SIZE(a)])
+
 /*
- * Random meters for secondary searches: random IDs, one in equal_every
- * equal to the previous one; half with random (hex) manufacturer, version
- * and medium bytes.
+ * Random meters for secondary searches: random IDs, manufacturers among
+ * the 50 most common (nmbus_manufacturer_common()), versions and media
+ * of real meters; one in equal_every takes the previous one's ID and
+ * differs from it in manufacturer, version or medium.
  */
 static void add_random(unsigned int n)
 {
@@ -455,17 +472,30 @@ static void add_random(unsigned int n)
 	for (unsigned int i = 0; i < n; i++) {
 		const char *kind = kinds[sim_random(&bus) % ARRAY_SIZE(kinds)];
 		struct sim_meter *m = sim_bus_add(&bus, sim_profile_find(kind));
+		bool pair = i && equal_every &&
+			    sim_random(&bus) % equal_every == 0;
+		unsigned int what = sim_random(&bus) % 3;
 
 		if (!m)
 			die("too many meters (at most %d)", SIM_METERS_MAX);
+		if (cfg.meter_baud)
+			m->baud = cfg.meter_baud;
 		m->id = random_id();
-		if (i && equal_every && sim_random(&bus) % equal_every == 0)
-			m->id = m[-1].id;
-		if (sim_random(&bus) % 2) {
-			m->manufacturer = sim_random(&bus) & 0xffff;
-			m->version = sim_random(&bus);
-			m->medium = sim_random(&bus);
-		}
+		m->fabrication = random_id();
+		m->manufacturer = nmbus_manufacturer_code(
+			nmbus_manufacturer_common(sim_random(&bus) % 50));
+		m->version = PICK(random_versions);
+		m->medium = PICK(random_media);
+		if (!pair)
+			continue;
+		m->id = m[-1].id;
+		m->manufacturer = what ? m[-1].manufacturer : m->manufacturer;
+		m->version = what != 1 ? m[-1].version : m->version;
+		m->medium = what != 2 ? m[-1].medium : m->medium;
+		while (m->manufacturer == m[-1].manufacturer &&
+		       m->version == m[-1].version &&
+		       m->medium == m[-1].medium)
+			m->medium = PICK(random_media);
 	}
 }
 
@@ -504,6 +534,8 @@ static const struct option longopts[] = {
 	{ "delay",	required_argument,	NULL, 'd' },
 	{ "mismatch",	required_argument,	NULL, 'M' },
 	{ "skew",	required_argument,	NULL, 'k' },
+	{ "lenient",	no_argument,		NULL, 'W' },
+	{ "meter-baud",	required_argument,	NULL, 'B' },
 	{ "echo",	no_argument,		NULL, 'e' },
 	{ "noise",	required_argument,	NULL, 'n' },
 	{ "fault",	required_argument,	NULL, 'F' },
@@ -514,7 +546,7 @@ static const struct option longopts[] = {
 	{ 0 },
 };
 
-static const char shortopts[] = "pc:Pb:m:r:s:E:f:d:M:k:en:F:lLhv";
+static const char shortopts[] = "pc:Pb:m:r:s:E:f:d:M:k:WB:en:F:lLhv";
 
 static void usage(void)
 {
@@ -528,7 +560,12 @@ static void usage(void)
 "primary (0-250, 254) and secondary (253) addressing, SND_NKE, REQ_UD2\n"
 "with FCB/FCV and multi-telegram readouts, SND_UD (CI 50, 51, 52, B8-BF).\n"
 "Several meters answering at once collide: their 8E1 bit streams are\n"
-"ANDed, as on the wire. Runs until the line hangs up or SIGTERM.\n\n"
+"ANDed, as on the wire (the parity errors that gives are logged: a pty\n"
+"or a telnet chardev cannot carry them). Selections follow EN 13757-3:\n"
+"F nibbles in the ID, the manufacturer only as FFFF, version and medium\n"
+"only as FF, and the enhanced selection (CI 52 + DIF 0C VIF 78 and the\n"
+"fabrication number) tells apart meters equal in all 8 bytes.\n"
+"Runs until the line hangs up or SIGTERM.\n\n"
 "Options:\n"
 "  -p, --pty               create a pty pair and serve its master side\n"
 "  -c, --connect=HOST:PORT connect to a telnet chardev (numeric host)\n"
@@ -537,13 +574,25 @@ static void usage(void)
 "                          initial pty rate (default 2400)\n"
 "  -m, --meter=SPEC        add a meter: PROFILE[,KEY=VALUE...]; keys: id\n"
 "                          (8 digits or 'random'), addr, version, medium,\n"
-"                          status (hex), man (XYZ or 4 hex digits), baud,\n"
-"                          telegrams, wakeup (0x55 count), pause (ms)\n"
-"  -r, --random=N          add N meters with random identities\n"
+"                          status (hex), man (XYZ or 4 hex digits, the\n"
+"                          16-bit code: KAM = 2C2D), baud, telegrams,\n"
+"                          wakeup (0x55 count), pause (ms), fab\n"
+"                          (fabrication number, default the ID),\n"
+"                          wildcards (strict or lenient)\n"
+"  -r, --random=N          add N meters with random identities (common\n"
+"                          manufacturers, real versions and media)\n"
 "  -s, --seed=N            seed of the random numbers (default 1)\n"
 "  -E, --equal-ids=N       one random meter in N takes the previous one's\n"
-"                          ID (default 8; 0: all IDs differ); give --seed\n"
-"                          and --equal-ids before --random\n"
+"                          ID, with another manufacturer, version or\n"
+"                          medium (default 8; 0: all IDs differ); give\n"
+"                          --equal-ids before --random\n"
+"  -B, --meter-baud=N      meters added after this option (--meter,\n"
+"                          --random) talk at N Bd (default: their\n"
+"                          profile's rate)\n"
+"  -W, --lenient           meters take F nibbles as wildcards also in the\n"
+"                          manufacturer, version and medium (as libmbus's\n"
+"                          search expects; default: only what the\n"
+"                          standard says)\n"
 "  -f, --config=FILE       read options from FILE: one 'OPTION [VALUE]'\n"
 "                          per line, long names without dashes, # comments\n"
 "  -d, --delay=MS          reply delay (default 11 bit times + 1 ms, >= 3)\n"
@@ -626,6 +675,12 @@ static void handle_option(int opt, const char *arg)
 		break;
 	case 'k':
 		bus.max_skew = parse_num("--skew", arg, 100);
+		break;
+	case 'W':
+		bus.lenient = true;
+		break;
+	case 'B':
+		cfg.meter_baud = parse_baud("--meter-baud", arg);
 		break;
 	case 'e':
 		cfg.echo = true;

@@ -87,6 +87,11 @@ void sim_meter_secaddr(const struct sim_meter *m, uint8_t addr[8])
 	addr[7] = m->medium;
 }
 
+void sim_meter_fabrication(const struct sim_meter *m, uint8_t fab[4])
+{
+	nmbus_bcd_encode(fab, 8, m->fabrication ? m->fabrication : m->id);
+}
+
 /* ---- telegrams ----------------------------------------------------------- */
 
 static bool row_present(const struct sim_meter *m, const struct sim_row *row)
@@ -103,7 +108,7 @@ static void row_value(const struct sim_bus *bus, const struct sim_meter *m,
 	time_t now = bus->now ? bus->now : time(NULL);
 
 	if (rec->drh[0] == 0x0c && rec->drh[1] == 0x78)
-		rec->i = m->id;		/* fabrication number */
+		rec->i = m->fabrication ? m->fabrication : m->id;
 	if (rec->type == NMBUS_BUILD_DATE && !rec->tm.tm_mday)
 		gmtime_r(&now, &rec->tm);
 }
@@ -369,13 +374,38 @@ static bool meter_addressed(const struct sim_meter *m, uint8_t a)
 	       (a == MBUS_ADDR_NETWORK && m->selected);
 }
 
-static bool meter_select(struct sim_meter *m, const struct request *rq)
+static bool fab_match(const uint8_t *mask, const uint8_t *fab)
 {
-	uint8_t addr[8];
+	for (int i = 0; i < 4; i++)
+		for (int sh = 0; sh <= 4; sh += 4)
+			if ((mask[i] >> sh & 0x0f) != 0x0f &&
+			    (mask[i] >> sh & 0x0f) != (fab[i] >> sh & 0x0f))
+				return false;
+	return true;
+}
+
+/*
+ * CI 52: a mask of 0..8 bytes (EN 13757-3: F nibbles in the ID, FFFFh
+ * manufacturer, FFh version and medium; lenient meters take any F
+ * nibble), or the enhanced selection: 8 bytes and the record 0C 78 with
+ * the fabrication number.
+ */
+static bool meter_select(const struct sim_bus *bus, struct sim_meter *m,
+			 const struct request *rq)
+{
+	bool lenient = m->lenient || bus->lenient;
+	size_t len = rq->len;
+	uint8_t addr[8], fab[4];
 
 	sim_meter_secaddr(m, addr);
-	m->selected = rq->len != 5 && nmbus_secaddr_match(rq->data, rq->len,
-							  addr);
+	if (len == 14 && rq->data[8] == 0x0c && rq->data[9] == 0x78) {
+		sim_meter_fabrication(m, fab);
+		len = fab_match(rq->data + 10, fab) ? 8 : 5;
+	}
+	m->selected = len <= 8 && len != 5 &&
+		      (lenient ? nmbus_secaddr_match_lenient(rq->data, len,
+							     addr)
+			       : nmbus_secaddr_match(rq->data, len, addr));
 	if (m->selected)
 		sim_meter_reset(m);
 	return m->selected;
@@ -394,7 +424,7 @@ static int meter_handle(const struct sim_bus *bus, struct sim_meter *m,
 
 	if (rq->is_long && func == NMBUS_C_SND_UD && rq->ci == NMBUS_CI_SELECT &&
 	    rq->a == MBUS_ADDR_NETWORK) {
-		ack = meter_select(m, rq);
+		ack = meter_select(bus, m, rq);
 	} else if (!meter_addressed(m, rq->a)) {
 		return 0;
 	} else if (!rq->is_long && func == NMBUS_C_SND_NKE) {
@@ -464,6 +494,13 @@ size_t sim_collide(const uint8_t *const *streams, const size_t *lens,
 		   const unsigned int *skew, unsigned int n, uint8_t *out,
 		   size_t size)
 {
+	return sim_collide_parity(streams, lens, skew, n, out, NULL, size);
+}
+
+size_t sim_collide_parity(const uint8_t *const *streams, const size_t *lens,
+			  const unsigned int *skew, unsigned int n,
+			  uint8_t *out, bool *perr, size_t size)
+{
 	size_t t = 0, end = 0, len = 0;
 	unsigned int i, b;
 
@@ -483,6 +520,9 @@ size_t sim_collide(const uint8_t *const *streams, const size_t *lens,
 		}
 		for (b = 0; b < 8; b++)
 			byte |= line_bit(streams, lens, skew, n, t + 1 + b) << b;
+		if (perr)
+			perr[len] = line_bit(streams, lens, skew, n, t + 9) !=
+				    __builtin_parity(byte);
 		out[len++] = byte;
 		t += BITS_PER_CHAR;
 	}
@@ -546,6 +586,7 @@ struct answers {
 static void combine(struct sim_bus *bus, struct answers *a,
 		    struct sim_reply *reply)
 {
+	static bool perr[SIM_REPLY_MAX];
 	unsigned int i;
 
 	reply->responders = a->total;
@@ -557,10 +598,18 @@ static void combine(struct sim_bus *bus, struct answers *a,
 	for (i = 0; i < a->n; i++)
 		a->skew[i] = i && bus->max_skew ?
 			     1 + sim_random(bus) % bus->max_skew : 0;
-	reply->len = sim_collide(a->streams, a->lens, a->skew, a->n,
-				 reply->data, sizeof(reply->data));
-	snprintf(reply->note, sizeof(reply->note), "collision of %u meters",
-		 a->total);
+	reply->len = sim_collide_parity(a->streams, a->lens, a->skew, a->n,
+					reply->data, perr,
+					sizeof(reply->data));
+	for (i = 0; i < reply->len; i++)
+		reply->parity_errors += perr[i];
+	if (reply->parity_errors)
+		snprintf(reply->note, sizeof(reply->note),
+			 "collision of %u meters, %u parity errors",
+			 a->total, reply->parity_errors);
+	else
+		snprintf(reply->note, sizeof(reply->note),
+			 "collision of %u meters", a->total);
 }
 
 static void meter_answer(struct sim_bus *bus, struct sim_meter *m,

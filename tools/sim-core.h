@@ -58,6 +58,8 @@ struct sim_meter {
 	uint16_t manufacturer;
 	uint8_t version;
 	uint8_t medium;
+	uint32_t fabrication;		/* fabrication number; 0: the ID */
+	bool lenient;			/* F nibbles outside the ID match too */
 	uint8_t addr;			/* primary address */
 	uint8_t status;
 	unsigned int baud;
@@ -86,6 +88,7 @@ struct sim_bus {
 	unsigned int nmeters;
 	unsigned int baud;		/* current baud rate of the line */
 	enum sim_mismatch mismatch;
+	bool lenient;			/* every meter takes F nibbles anywhere */
 	unsigned int max_skew;		/* bit times between colliding replies */
 	uint64_t rng;
 	time_t now;			/* 0: the real clock */
@@ -101,6 +104,7 @@ struct sim_reply {
 	uint8_t data[SIM_REPLY_MAX];	/* what the master receives */
 	size_t len;			/* 0: silence */
 	unsigned int responders;	/* meters that answered */
+	unsigned int parity_errors;	/* characters a UART flags (collision) */
 	unsigned int new_baud;		/* line baud after the reply; 0 same */
 	uint8_t request[MBUS_FRAME_MAX];/* the request, for the log */
 	size_t request_len;
@@ -152,5 +156,17 @@ void sim_bus_flush(struct sim_bus *bus);
 size_t sim_collide(const uint8_t *const *streams, const size_t *lens,
 		   const unsigned int *skew, unsigned int n, uint8_t *out,
 		   size_t size);
+
+/*
+ * The same, and @perr[i] says whether character i has a parity error (its
+ * parity bit, ANDed too, does not fit the data bits). A pty or a telnet
+ * chardev cannot carry the error: the line code only logs it.
+ */
+size_t sim_collide_parity(const uint8_t *const *streams, const size_t *lens,
+			  const unsigned int *skew, unsigned int n,
+			  uint8_t *out, bool *perr, size_t size);
+
+/* The meter's fabrication number (DIF 0C VIF 78), BCD LSB first. */
+void sim_meter_fabrication(const struct sim_meter *m, uint8_t fab[4]);
 
 #endif /* SIM_CORE_H */

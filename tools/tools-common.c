@@ -144,7 +144,8 @@ static bool has_wildcard(const uint8_t *sec)
 	for (int i = 0; i < 4; i++)
 		if ((sec[i] & 0x0f) == 0x0f || (sec[i] & 0xf0) == 0xf0)
 			return true;
-	return sec[4] == 0xff || sec[5] == 0xff || sec[6] == 0xff ||
+	/* EN 13757-3: the manufacturer is a wildcard only as FFFFh */
+	return (sec[4] == 0xff && sec[5] == 0xff) || sec[6] == 0xff ||
 	       sec[7] == 0xff;
 }
 
@@ -173,7 +174,9 @@ int parse_meter_address(const char *s, uint8_t sec[8])
 
 	if (strlen(s) == NMBUS_SECADDR_STRLEN) {
 		if (nmbus_secaddr_parse(s, sec))
-			die_usage("bad secondary address '%s'", s);
+			die_usage("bad secondary address '%s': 16 hex digits "
+				  "IIIIIIIIMMMMVVDD, ID digits 0-9 or F "
+				  "(e.g. 123456782D2C0107)", s);
 		return -1;
 	}
 	if (!parse_uint(s, 254, &a) || (a > 250 && a != 254))

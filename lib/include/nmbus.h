@@ -521,6 +521,21 @@ NMBUS_API char *nmbus_manufacturer_str(uint16_t code, char out[4]);
  */
 NMBUS_API int nmbus_manufacturer_code(const char *letters);
 
+/**
+ * nmbus_manufacturer_common() - the manufacturer codes the secondary
+ * search tries first, most common first
+ * @rank: 0 for the most common
+ *
+ * The order: the codes of the rscada/libmbus test-frame corpus (meters
+ * users of libmbus sent in) by how often they occur there, then further
+ * FLAG codes (the DLMS UA list of manufacturer IDs) of makers of wired
+ * M-Bus heat, water, gas and electricity meters, alphabetically.
+ * Documentation/library-guide.rst lists them.
+ *
+ * Return: the three letters (static), or NULL past the end.
+ */
+NMBUS_API const char *nmbus_manufacturer_common(unsigned int rank);
+
 /* ---------------------------------------------------------------------
  * Device knowledge
  */
@@ -923,6 +938,26 @@ NMBUS_API int nmbus_build_select(uint8_t *buf, size_t size,
 				 size_t len);
 
 /**
+ * nmbus_build_select_fab() - enhanced selection (EN 13757-3): SND_UD
+ * with CI 52 to address 253, the 8-byte mask followed by the record
+ * DIF 0C VIF 78 and a fabrication number
+ * @buf: output buffer
+ * @size: its size
+ * @flags: NMBUS_C_FCV, NMBUS_C_FCB
+ * @mask: the 8-byte selection mask in wire order
+ * @fab: the fabrication number, 8 BCD digits LSB first; a nibble F
+ *	matches any digit
+ *
+ * Separates meters equal in all 8 address bytes.
+ *
+ * Return: the frame length (23), -EINVAL or -ENOSPC.
+ */
+NMBUS_API int nmbus_build_select_fab(uint8_t *buf, size_t size,
+				     unsigned int flags,
+				     const uint8_t mask[NMBUS_SECADDR_LEN],
+				     const uint8_t fab[4]);
+
+/**
  * nmbus_build_app_reset() - SND_UD with CI 50, application reset
  * @buf: output buffer
  * @size: its size
@@ -1136,13 +1171,15 @@ NMBUS_API int nmbus_encode_dib(uint8_t *buf, size_t size, unsigned int coding,
 
 /**
  * nmbus_secaddr_parse() - parse a secondary address or selection mask
- * @str: 16 hex digits IIIIIIIIMMMMVVDD: the identification number as
- *	printed on the meter (8 BCD digits, each may be F = any), the
- *	manufacturer code as a 16-bit hex number (FFFF = any), version and
- *	medium as hex bytes (FF = any). Example: "1365312014C50004" is the
- *	EFE meter 13653120, version 0, medium 4 (heat).
+ * @str: 16 hex digits IIIIIIIIMMMMVVDD, the form libmbus prints and
+ *	gateway configurations hold: the identification number as printed
+ *	on the meter (8 BCD digits, each may be F = any), then the
+ *	manufacturer's two bytes in wire order (low byte first: KAM, code
+ *	2C2Dh, is "2D2C"; FFFF = any), version and medium as hex bytes
+ *	(FF = any). Example: "123456782D2C0107" is the Kamstrup meter
+ *	12345678, version 1, medium 7 (water).
  * @addr: the 8 bytes in wire order: ID BCD LSB first, manufacturer LSB
- *	first, version, medium ("20 31 65 13 C5 14 00 04" for the example)
+ *	first, version, medium ("78 56 34 12 2D 2C 01 07" for the example)
  *
  * Return: 0, or -EINVAL (not 16 hex digits, or an ID digit A..E).
  */
@@ -1161,20 +1198,34 @@ NMBUS_API int nmbus_secaddr_format(const uint8_t addr[NMBUS_SECADDR_LEN],
 				   char *str, size_t size);
 
 /**
- * nmbus_secaddr_match() - whether a slave's address matches a selection mask
+ * nmbus_secaddr_match() - whether a slave's address matches a selection
+ * mask, as EN 13757-3 defines it
  * @mask: the mask in wire order, with wildcards
  * @len: its length: 8, or a short mask (0..4, 6, 7) as the CMi1020
  *	accepts; absent trailing fields match anything
  * @addr: the slave's 8-byte address in wire order
  *
- * ID nibbles F, manufacturer bytes FF, version FF and medium FF match
- * anything; the manufacturer, version and medium are compared as binary
- * bytes (they are not BCD).
+ * ID nibbles F match any digit; the manufacturer matches anything only
+ * as a whole (FF FF), version and medium only as FF. "2D FF" matches no
+ * manufacturer but FF2Dh. These are binary fields, not BCD.
  *
  * Return: true on a match.
  */
 NMBUS_API bool nmbus_secaddr_match(const uint8_t *mask, size_t len,
 				   const uint8_t addr[NMBUS_SECADDR_LEN]);
+
+/**
+ * nmbus_secaddr_match_lenient() - nmbus_secaddr_match() as some meters do
+ * it: every nibble F of the mask is a wildcard, also in the manufacturer,
+ * version and medium (the behaviour libmbus's search relies on)
+ * @mask: the mask in wire order
+ * @len: its length, as for nmbus_secaddr_match()
+ * @addr: the slave's 8-byte address in wire order
+ *
+ * Return: true on a match.
+ */
+NMBUS_API bool nmbus_secaddr_match_lenient(const uint8_t *mask, size_t len,
+					   const uint8_t addr[NMBUS_SECADDR_LEN]);
 
 /**
  * nmbus_bcd_encode() - @value as @ndigits BCD digits, LSB first
@@ -1407,6 +1458,16 @@ NMBUS_API const char *nmbus_status_name(int status);
  * @baud: the bus speed during the scan, 0 if unknown
  * @frame: the reply to REQ_UD2 (valid during the callback only), or NULL
  * @frame_len: its length
+ * @has_fabrication: @fabrication is valid: the meter's reply holds a
+ *	fabrication number (DIF 0C VIF 78), or a collision was narrowed to
+ *	one by the enhanced selection
+ * @fabrication: the fabrication number, 8 BCD digits as a hex number
+ *	(print it with %08X); F digits are wildcards in a collision
+ * @xfers: for a collision of the secondary search: the exchanges spent
+ *	on trying to split it
+ * @by_fabrication: the secondary search reached this meter only by the
+ *	enhanced selection: another meter has the same 8 address bytes, and
+ *	@fabrication tells them apart
  */
 struct nmbus_scan_result {
 	int status;
@@ -1416,6 +1477,10 @@ struct nmbus_scan_result {
 	unsigned int baud;
 	const uint8_t *frame;
 	size_t frame_len;
+	bool has_fabrication;
+	uint32_t fabrication;
+	unsigned long xfers;
+	bool by_fabrication;
 };
 
 /**
@@ -1429,6 +1494,11 @@ typedef int (*nmbus_scan_cb)(const struct nmbus_scan_result *res, void *arg);
 
 /* struct nmbus_scan.flags */
 #define NMBUS_SCAN_UD2	0x1	/* primary: probe with REQ_UD2, not SND_NKE */
+/*
+ * secondary: in a group sharing an ID, try every common manufacturer
+ * code even after two meters were found (finds a third maker's meter)
+ */
+#define NMBUS_SCAN_THOROUGH	0x2
 
 /**
  * struct nmbus_scan - parameters and counters of a scan
@@ -1441,6 +1511,12 @@ typedef int (*nmbus_scan_cb)(const struct nmbus_scan_result *res, void *arg);
  * @xfers: out: exchanges made
  * @found: out: slaves reported with status FRAME or ACK
  * @collisions: out: reports with status GARBLED
+ * @group_limit: secondary search: most exchanges spent on one group of
+ *	meters sharing an identification number before it is reported as a
+ *	collision (0: no limit; a strict group whose manufacturer codes are
+ *	not among the common ones can take 65535 selections)
+ * @lenient: out: groups whose meters showed they take F nibbles in the
+ *	manufacturer, version or medium
  *
  * The link parameters of the handle are restored when the scan ends.
  */
@@ -1453,6 +1529,8 @@ struct nmbus_scan {
 	unsigned long xfers;
 	unsigned int found;
 	unsigned int collisions;
+	unsigned long group_limit;
+	unsigned int lenient;
 };
 
 /**
@@ -1479,15 +1557,22 @@ NMBUS_API int nmbus_scan_primary(struct nmbus_dev *dev, unsigned int first,
  *
  * Depth-first search with selections (SND_UD CI 52 to 253, no retries):
  * silence means no slave matches, E5 one slave (read with REQ_UD2 to 253
- * for its header), a garbled reply or a break several; those are told
- * apart digit by digit of the identification number (0..9, least
- * significant first, the digits that vary most in real installations),
- * and, when whole IDs are equal, byte by byte over the medium, version
- * and manufacturer (00..FE each, hex: 255 selections per byte). A slave whose address equals another's in
- * every byte that is not FF cannot be selected alone; it is reported with
- * status GARBLED. Ends with SND_NKE to 253, so nothing stays selected.
+ * for its header), a garbled reply or a break several. Meters are told
+ * apart by the digits of the identification number (0..9, least
+ * significant first); meters sharing one by whole manufacturer codes
+ * (seen on the bus, then nmbus_manufacturer_common(), then the others),
+ * media and versions, likely values first, until two of them are found;
+ * by manufacturer nibbles only where a meter answered a mask only a
+ * meter taking F nibbles there can match; meters equal in all 8 bytes by
+ * the enhanced selection with their fabrication number
+ * (nmbus_build_select_fab()). Whatever cannot be split is reported with
+ * status GARBLED, the mask and its cost (@xfers of the result); the
+ * search goes on. Ends with SND_NKE to 253, so nothing stays selected.
+ * lib/scan.c explains the order; Documentation/library-guide.rst gives
+ * the figures.
  *
- * Return: the number of slaves found, or -1 with errno.
+ * Return: the number of slaves found, or -1 with errno (EINVAL: an ID
+ * nibble of @mask is A..E).
  */
 NMBUS_API int nmbus_scan_secondary(struct nmbus_dev *dev,
 				   const uint8_t *mask, struct nmbus_scan *scan);

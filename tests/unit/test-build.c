@@ -119,7 +119,7 @@ TEST(select_matches_calec_table_8)
 	uint8_t buf[MBUS_FRAME_MAX], mask[8];
 
 	/* "0xfffff344": every CALEC ST II whose address ends in 344 */
-	ASSERT_EQ(0, nmbus_secaddr_parse("FFFFF34405B4C004", mask));
+	ASSERT_EQ(0, nmbus_secaddr_parse("FFFFF344B405C004", mask));
 	EXPECT_LONG(buf, nmbus_build_select(buf, sizeof(buf), NMBUS_C_FCV,
 					    mask, 8),
 		    0x53, 0xfd, 0x52, 0x44, 0xf3, 0xff, 0xff, 0xb4, 0x05,
@@ -556,7 +556,7 @@ TEST(long_frame_limits)
 					    0x51, data, 252));
 }
 
-TEST(secondary_address_string_follows_gateway_guide)
+TEST(secondary_address_string_is_libmbus_form)
 {
 	/* seed 002: EFE 13653120, version 0, heat: "20316513C5140004" */
 	static const uint8_t wire[8] = {
@@ -565,16 +565,22 @@ TEST(secondary_address_string_follows_gateway_guide)
 	uint8_t addr[8];
 	char str[17];
 
-	ASSERT_EQ(0, nmbus_secaddr_parse("1365312014C50004", addr));
+	/* ID as printed, then the manufacturer bytes as sent */
+	ASSERT_EQ(0, nmbus_secaddr_parse("13653120C5140004", addr));
 	EXPECT_EQ(0, memcmp(addr, wire, 8));
 	ASSERT_EQ(16, nmbus_secaddr_format(addr, str, sizeof(str)));
-	EXPECT_STREQ("1365312014C50004", str);
+	EXPECT_STREQ("13653120C5140004", str);
+	/* KAM (2C2Dh) as libmbus prints it */
+	ASSERT_EQ(0, nmbus_secaddr_parse("123456782D2C0107", addr));
+	EXPECT_EQ(0, memcmp(addr, BYTES(0x78, 0x56, 0x34, 0x12, 0x2d, 0x2c,
+					0x01, 0x07), 8));
+	EXPECT_EQ(nmbus_manufacturer_code("KAM"), addr[4] | addr[5] << 8);
 	ASSERT_EQ(0, nmbus_secaddr_parse("13653120ffffffff", addr));
 	EXPECT_EQ(0, memcmp(addr, BYTES(0x20, 0x31, 0x65, 0x13, 0xff, 0xff,
 					0xff, 0xff), 8));
-	EXPECT_EQ(-EINVAL, nmbus_secaddr_parse("1A65312014C50004", addr));
-	EXPECT_EQ(-EINVAL, nmbus_secaddr_parse("1365312014C5000", addr));
-	EXPECT_EQ(-EINVAL, nmbus_secaddr_parse("1365312014C5000G", addr));
+	EXPECT_EQ(-EINVAL, nmbus_secaddr_parse("1A653120C5140004", addr));
+	EXPECT_EQ(-EINVAL, nmbus_secaddr_parse("13653120C514000", addr));
+	EXPECT_EQ(-EINVAL, nmbus_secaddr_parse("13653120C514000G", addr));
 	EXPECT_EQ(-ENOSPC, nmbus_secaddr_format(addr, str, 16));
 }
 
@@ -582,22 +588,48 @@ TEST(secondary_match_treats_wildcards_per_field)
 {
 	uint8_t slave[8], mask[8];
 
-	ASSERT_EQ(0, nmbus_secaddr_parse("12345678A5B4C3D2", slave));
+	ASSERT_EQ(0, nmbus_secaddr_parse("12345678B4A5C3D2", slave));
 	ASSERT_EQ(0, nmbus_secaddr_parse("FFFFFFFFFFFFFFFF", mask));
 	EXPECT_TRUE(nmbus_secaddr_match(mask, 8, slave));
-	ASSERT_EQ(0, nmbus_secaddr_parse("1F3F5F7FA5B4FFFF", mask));
+	ASSERT_EQ(0, nmbus_secaddr_parse("1F3F5F7FB4A5FFFF", mask));
 	EXPECT_TRUE(nmbus_secaddr_match(mask, 8, slave));
 	/* hex manufacturer bytes are compared whole, not per nibble */
-	ASSERT_EQ(0, nmbus_secaddr_parse("12345678AFB4C3D2", mask));
+	ASSERT_EQ(0, nmbus_secaddr_parse("12345678B4AFC3D2", mask));
 	EXPECT_FALSE(nmbus_secaddr_match(mask, 8, slave));
-	ASSERT_EQ(0, nmbus_secaddr_parse("12345678FFB4C3D2", mask));
+	EXPECT_TRUE(nmbus_secaddr_match_lenient(mask, 8, slave));
+	/* the manufacturer is a wildcard only as a whole */
+	ASSERT_EQ(0, nmbus_secaddr_parse("12345678B4FFC3D2", mask));
+	EXPECT_FALSE(nmbus_secaddr_match(mask, 8, slave));
+	EXPECT_TRUE(nmbus_secaddr_match_lenient(mask, 8, slave));
+	ASSERT_EQ(0, nmbus_secaddr_parse("12345678FFA5C3D2", mask));
+	EXPECT_FALSE(nmbus_secaddr_match(mask, 8, slave));
+	ASSERT_EQ(0, nmbus_secaddr_parse("12345678FFFFC3D2", mask));
 	EXPECT_TRUE(nmbus_secaddr_match(mask, 8, slave));
-	ASSERT_EQ(0, nmbus_secaddr_parse("12345678A5B4C3D3", mask));
+	/* version and medium nibbles: only lenient meters take F */
+	ASSERT_EQ(0, nmbus_secaddr_parse("12345678B4A5CFF2", mask));
 	EXPECT_FALSE(nmbus_secaddr_match(mask, 8, slave));
+	EXPECT_TRUE(nmbus_secaddr_match_lenient(mask, 8, slave));
+	ASSERT_EQ(0, nmbus_secaddr_parse("12345678B4A5C3D3", mask));
+	EXPECT_FALSE(nmbus_secaddr_match(mask, 8, slave));
+	EXPECT_FALSE(nmbus_secaddr_match_lenient(mask, 8, slave));
 	EXPECT_TRUE(nmbus_secaddr_match(mask, 7, slave));
-	ASSERT_EQ(0, nmbus_secaddr_parse("12345670A5B4C3D2", mask));
+	ASSERT_EQ(0, nmbus_secaddr_parse("12345670B4A5C3D2", mask));
 	EXPECT_FALSE(nmbus_secaddr_match(mask, 8, slave));
 	EXPECT_TRUE(nmbus_secaddr_match(mask, 0, slave));
+}
+
+TEST(enhanced_selection_carries_the_fabrication_number)
+{
+	uint8_t buf[MBUS_FRAME_MAX], mask[8];
+	static const uint8_t fab[4] = { 0x21, 0x43, 0xff, 0xff };
+
+	ASSERT_EQ(0, nmbus_secaddr_parse("123456782D2C0107", mask));
+	EXPECT_LONG(buf, nmbus_build_select_fab(buf, sizeof(buf), NMBUS_C_FCV,
+						mask, fab),
+		    0x53, 0xfd, 0x52, 0x78, 0x56, 0x34, 0x12, 0x2d, 0x2c,
+		    0x01, 0x07, 0x0c, 0x78, 0x21, 0x43, 0xff, 0xff);
+	EXPECT_EQ(-EINVAL, nmbus_build_select_fab(buf, sizeof(buf), 0, NULL,
+						  fab));
 }
 
 TEST(bcd_encoding)
