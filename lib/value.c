@@ -310,11 +310,11 @@ const struct vif_info *nmbus_value_decode(const struct nmbus_frame *f,
 		set_number(v, raw, offset);
 		break;
 	case 0xd:
-		v->bytes = d;
+		/* Never @rev: it dies with this call. */
+		v->bytes = wire;
 		v->len = n;
 		if (r->lvar <= 0xbf) {
 			v->type = NMBUS_VALUE_TEXT;
-			v->bytes = wire;
 			if (f->msb_first)
 				v->flags |= NMBUS_VF_TEXT_IN_ORDER;
 		} else if (r->lvar <= 0xdf && n <= 9) {
