@@ -28,11 +28,11 @@ static double pow10i(int e)
 }
 
 static const struct vif_info vif_unknown = {
-	"reserved", "Reserved", NMBUS_UNIT_NONE, 0, VK_RESERVED, 8
+	"reserved", "Reserved", NMBUS_UNIT_NONE, 0, VK_RESERVED, 8, 8
 };
 
 static const struct vif_info vif_mfr_block = {
-	"manufacturer specific", "", NMBUS_UNIT_NONE, 0, VK_MFR, 21
+	"manufacturer specific", "", NMBUS_UNIT_NONE, 0, VK_MFR, 21, 0
 };
 
 const struct vif_info *nmbus_record_vif_info(const struct nmbus_record *r,
