@@ -238,8 +238,10 @@ static void xml_prefix(struct nmbus_out *o, int e)
 /*
  * Unit texts of libmbus's plain XML (mbus_vib_unit_lookup()), escaped for
  * XML: a range of codes, the text before the power-of-ten prefix, the
- * unit after it, the exponent of the first code. @unit NULL: @head alone; "\x01": a duration
- * (seconds, minutes, hours, days by the low two bits).
+ * unit after it, the exponent of the first code. @unit NULL: @head
+ * alone; "\x01": a duration (seconds, minutes, hours, days by the low two
+ * bits); "\x02": reserved ("Reserved (0x<the VIFE byte>)"). Sorted by
+ * code, ranges disjoint (plain_find()).
  */
 struct plain_unit {
 	uint8_t first, last;
@@ -278,6 +280,8 @@ static const struct plain_unit plain_primary[] = {
 	{ 0x79, 0x79, "Unknown (VIF=0x79)", NULL, 0 },
 	{ 0x7a, 0x7a, "Bus Address", NULL, 0 },
 	{ 0x7b, 0x7b, "Unknown (VIF=0x7B)", NULL, 0 },	/* FB, no VIFE */
+	{ 0x7d, 0x7d, "Unknown (VIF=0x7D)", NULL, 0 },	/* FD, no VIFE */
+	{ 0x7e, 0x7e, "Unknown (VIF=0x7E)", NULL, 0 },	/* any VIF */
 	{ 0x7f, 0x7f, "Manufacturer specific", NULL, 0 },
 };
 
@@ -291,29 +295,106 @@ static const struct plain_unit plain_fd[] = {
 	{ 0x1a, 0x1a, "Digital output (binary)", NULL, 0 },
 	{ 0x1b, 0x1b, "Digital input (binary)", NULL, 0 },
 	{ 0x1d, 0x1d, "response delay time", NULL, 0 },
+	{ 0x24, 0x24, "Storage interval second(s)", NULL, 0 },
+	{ 0x25, 0x25, "Storage interval minute(s)", NULL, 0 },
+	{ 0x26, 0x26, "Storage interval hour(s)", NULL, 0 },
+	{ 0x27, 0x27, "Storage interval day(s)", NULL, 0 },
+	{ 0x28, 0x28, "Storage interval month(s)", NULL, 0 },
+	{ 0x29, 0x29, "Storage interval year(s)", NULL, 0 },
+	{ 0x2c, 0x2c, "Duration since last readout second(s)", NULL, 0 },
+	{ 0x2d, 0x2d, "Duration since last readout minute(s)", NULL, 0 },
+	{ 0x2e, 0x2e, "Duration since last readout hour(s)", NULL, 0 },
+	{ 0x2f, 0x2f, "Duration since last readout day(s)", NULL, 0 },
+	{ 0x30, 0x30, "Start (date/time) of tariff", NULL, 0 },
+	{ 0x31, 0x31, "Duration of tariff minute(s)", NULL, 0 },
+	{ 0x32, 0x32, "Duration of tariff hour(s)", NULL, 0 },
+	{ 0x33, 0x33, "Duration of tariff day(s)", NULL, 0 },
+	{ 0x34, 0x34, "Period of tariff second(s)", NULL, 0 },
+	{ 0x35, 0x35, "Period of tariff minute(s)", NULL, 0 },
+	{ 0x36, 0x36, "Period of tariff hour(s)", NULL, 0 },
+	{ 0x37, 0x37, "Period of tariff day(s)", NULL, 0 },
+	{ 0x38, 0x38, "Period of tariff months(s)", NULL, 0 },
+	{ 0x39, 0x39, "Period of tariff year(s)", NULL, 0 },
 	{ 0x3a, 0x3a, "dimensionless / no VIF", NULL, 0 },
 	{ 0x40, 0x4f, "", " V", -9 },
 	{ 0x50, 0x5f, "", " A", -12 },
+	{ 0x68, 0x68, "Duration since last cumulation hour(s)", NULL, 0 },
+	{ 0x69, 0x69, "Duration since last cumulation day(s)", NULL, 0 },
+	{ 0x6a, 0x6a, "Duration since last cumulation month(s)", NULL, 0 },
+	{ 0x6b, 0x6b, "Duration since last cumulation year(s)", NULL, 0 },
+	{ 0x6c, 0x6c, "Operating time battery hour(s)", NULL, 0 },
+	{ 0x6d, 0x6d, "Operating time battery day(s)", NULL, 0 },
+	{ 0x6e, 0x6e, "Operating time battery month(s)", NULL, 0 },
+	{ 0x6f, 0x6f, "Operating time battery year(s)", NULL, 0 },
 	{ 0x71, 0x7f, "Reserved VIF extension", NULL, 0 },
 };
+
+/* RESERVED: "Reserved (0x<the VIFE byte, lower case>)". */
+#define RESERVED "\x02"
 
 static const struct plain_unit plain_fb[] = {
 	{ 0x00, 0x00, "Energy (0.1 MWh)", NULL, 0 },
 	{ 0x01, 0x01, "Energy (MWh)", NULL, 0 },
+	{ 0x02, 0x07, "", RESERVED, 0 },
 	{ 0x08, 0x08, "Energy (0.1 GJ)", NULL, 0 },
 	{ 0x09, 0x09, "Energy (GJ)", NULL, 0 },
+	{ 0x0a, 0x0f, "", RESERVED, 0 },
+	{ 0x10, 0x11, "Volume (", "m3)", 2 },
+	{ 0x12, 0x17, "", RESERVED, 0 },
+	{ 0x18, 0x19, "Mass (", "t)", 2 },
+	{ 0x1a, 0x20, "", RESERVED, 0 },
+	{ 0x21, 0x21, "Volume (0.1 feet^3)", NULL, 0 },
+	{ 0x22, 0x22, "Volume (0.1 american gallon)", NULL, 0 },
+	{ 0x23, 0x23, "Volume (american gallon)", NULL, 0 },
+	{ 0x24, 0x24, "Volume flow (0.001 american gallon/min)", NULL, 0 },
+	{ 0x25, 0x25, "Volume flow (american gallon/min)", NULL, 0 },
+	{ 0x26, 0x26, "Volume flow (american gallon/h)", NULL, 0 },
+	{ 0x27, 0x27, "", RESERVED, 0 },
+	{ 0x28, 0x28, "Power (0.1 MW)", NULL, 0 },
+	{ 0x29, 0x29, "Power (MW)", NULL, 0 },
+	{ 0x2a, 0x2f, "", RESERVED, 0 },
+	{ 0x30, 0x30, "Power (0.1 GJ/h)", NULL, 0 },
+	{ 0x31, 0x31, "Power (GJ/h)", NULL, 0 },
+	{ 0x32, 0x4f, "", RESERVED, 0 },
+	{ 0x52, 0x57, "", RESERVED, 0 },
+	{ 0x58, 0x5b, "Flow Temperature (", " degree F)", -3 },
+	{ 0x5c, 0x5f, "Return Temperature (", " degree F)", -3 },
+	{ 0x60, 0x63, "Temperature Difference (", " degree F)", -3 },
+	{ 0x64, 0x67, "External Temperature (", " degree F)", -3 },
+	{ 0x68, 0x6f, "", RESERVED, 0 },
+	{ 0x70, 0x73, "Cold / Warm Temperature Limit (", " degree F)", -3 },
+	{ 0x74, 0x77, "Cold / Warm Temperature Limit (", " degree C)", -3 },
+	{ 0x78, 0x7f, "cumul. count max power (", " W)", -3 },
 };
 
 static const char *const plain_durations[4] = {
 	"(seconds)", "(minutes)", "(hours)", "(days)",
 };
 
+static void xml_hex_lower(struct nmbus_out *o, uint8_t b)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	nmbus_out_char(o, hex[b >> 4]);
+	nmbus_out_char(o, hex[b & 15]);
+}
+
+/* Binary search: every table is sorted by code, its ranges disjoint. */
 static const struct plain_unit *plain_find(const struct plain_unit *t,
 					   size_t n, uint8_t code)
 {
-	for (size_t i = 0; i < n; i++)
-		if (code >= t[i].first && code <= t[i].last)
-			return &t[i];
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (code < t[mid].first)
+			hi = mid;
+		else if (code > t[mid].last)
+			lo = mid + 1;
+		else
+			return &t[mid];
+	}
 	return NULL;
 }
 
@@ -341,6 +422,11 @@ static void xml_plain_unit(struct nmbus_out *o, const struct nmbus_frame *f,
 	} else if (r->vif == 0xfb && r->n_vife) {
 		code = r->vife[0] & 0x7f;
 		u = plain_find(plain_fb, ARRAY_SIZE(plain_fb), code);
+		if (!u) {
+			nmbus_out_lit(o, "Unrecognized VIF 0xFB extension: 0x");
+			xml_hex_lower(o, r->vife[0]);
+			return;
+		}
 	} else {
 		code = r->vif & 0x7f;
 		u = plain_find(plain_primary, ARRAY_SIZE(plain_primary), code);
@@ -352,6 +438,12 @@ static void xml_plain_unit(struct nmbus_out *o, const struct nmbus_frame *f,
 	nmbus_out_str(o, u->head);
 	if (!u->unit)
 		return;
+	if (u->unit[0] == RESERVED[0]) {
+		nmbus_out_lit(o, "Reserved (0x");
+		xml_hex_lower(o, r->vife[0]);
+		nmbus_out_char(o, ')');
+		return;
+	}
 	if (u->unit[0] == DURATION[0]) {
 		nmbus_out_str(o, plain_durations[code & 3]);
 		return;
