@@ -29,8 +29,9 @@ enum vif_kind {
 
 /*
  * One row of a VIF table: @q is the quantity as the JSON prints it, @xq
- * the name rscada/libmbus uses in normalized XML, @unit the EN 13757-3
- * unit, @exp the power of ten, @kind how to read the data.
+ * the name rscada/libmbus uses in normalized XML (stored escaped for XML,
+ * as the XML writer copies it), @unit the EN 13757-3 unit, @exp the power
+ * of ten, @kind how to read the data.
  */
 struct vif_info {
 	const char *q;
@@ -39,6 +40,7 @@ struct vif_info {
 	int8_t exp;
 	uint8_t kind;
 	uint8_t qlen;	/* strlen(q), for the writers */
+	uint8_t xqlen;	/* strlen(xq) */
 };
 
 extern const struct vif_info nmbus_vif_primary[128];
@@ -46,7 +48,10 @@ extern const struct vif_info nmbus_vif_fd[128];
 extern const struct vif_info nmbus_vif_fb[128];
 extern const struct vif_info nmbus_fixed_units[64];
 
-/* Unit spellings: JSON/EN, libmbus normalized, factor to libmbus's unit. */
+/*
+ * Unit spellings: JSON/EN, libmbus normalized (escaped for XML), factor to
+ * libmbus's unit.
+ */
 struct unit_info {
 	const char *name;
 	const char *xml;
@@ -59,7 +64,7 @@ extern const struct unit_info nmbus_units[NMBUS_UNIT_COUNT];
 /* Combinable (orthogonal) VIFE descriptions, indexed by code & 7Fh. */
 extern const char *const nmbus_vife_text[128];
 
-/* Medium names: EN 13757-3 (JSON) and libmbus XML. */
+/* Medium names: EN 13757-3 (JSON) and libmbus XML (escaped for XML). */
 struct medium_info {
 	const char *name;
 	const char *xml;

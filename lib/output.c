@@ -50,20 +50,45 @@ void nmbus_out_slow(struct nmbus_out *o, const void *p, size_t n)
 	o->done += n - room;
 }
 
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324"
+	"25262728293031323334353637383940414243444546474849"
+	"50515253545556575859606162636465666768697071727374"
+	"75767778798081828384858687888990919293949596979899";
+
+/* Decimal digits of @v, written backwards from @end (two at a time). */
+static void put_digits(char *end, uint64_t v)
+{
+	while (v >= 100) {
+		end -= 2;
+		memcpy(end, digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10)
+		memcpy(end - 2, digit_pairs + 2 * v, 2);
+	else
+		end[-1] = '0' + v;
+}
+
 void nmbus_out_uint(struct nmbus_out *o, uint64_t v)
 {
 	char tmp[20];
-	int i = sizeof(tmp);
+	unsigned int n = 1;
 
 	if (v < 10) {
 		nmbus_out_char(o, '0' + v);
 		return;
 	}
-	do {
-		tmp[--i] = '0' + v % 10;
-		v /= 10;
-	} while (v);
-	nmbus_out_mem(o, tmp + i, sizeof(tmp) - i);
+	for (uint64_t t = v; t >= 10 && n < 20; t /= 10)
+		n++;
+	if (o->size - o->pos >= n) {
+		/* Room enough: the digits go straight into the buffer. */
+		put_digits(o->buf + o->pos + n, v);
+		o->pos += n;
+		return;
+	}
+	put_digits(tmp + n, v);
+	nmbus_out_mem(o, tmp, n);
 }
 
 void nmbus_out_int(struct nmbus_out *o, int64_t v)
@@ -172,13 +197,111 @@ void nmbus_out_double(struct nmbus_out *o, double v, int digits)
 	nmbus_out_mem(o, tmp, n);
 }
 
-/* printf("%f"), as libmbus prints normalized values. */
+/*
+ * The next decimal digit of the binary fraction @f / 2^@k (0 < @k <= 108,
+ * @f < 2^@k, four 32-bit limbs, least significant first): f = 10 f, the
+ * digit is what rose above bit @k, which is then cleared.
+ */
+static unsigned int frac_next(uint32_t f[4], unsigned int k, unsigned int mul)
+{
+	unsigned int w = k / 32, b = k % 32, d;
+	uint64_t c = 0, t;
+
+	for (int i = 0; i < 4; i++) {
+		c += (uint64_t)f[i] * mul;
+		f[i] = (uint32_t)c;
+		c >>= 32;
+	}
+	t = f[w] | (w < 3 ? (uint64_t)f[w + 1] << 32 : 0);
+	d = (t >> b) & 15;
+	f[w] &= (1u << b) - 1;
+	for (unsigned int i = w + 1; i < 4; i++)
+		f[i] = 0;
+	return d;
+}
+
+static bool frac_zero(const uint32_t f[4])
+{
+	return !(f[0] | f[1] | f[2] | f[3]);
+}
+
+/*
+ * printf("%f"), as libmbus prints normalized values: the exact binary
+ * value rounded to six decimals, ties to even (glibc in the default
+ * rounding mode), without printf's cost. Infinities, NaNs and magnitudes
+ * of 2^64 and more go to snprintf().
+ */
 void nmbus_out_fixed6(struct nmbus_out *o, double v)
 {
 	char tmp[330];
-	int n = snprintf(tmp, sizeof(tmp), "%f", v);
+	uint64_t bits, m, ip = 0;
+	uint32_t f[4] = { 0 };
+	unsigned int frac = 0, k;
+	int e, n;
 
-	nmbus_out_mem(o, tmp, n < (int)sizeof(tmp) ? n : (int)sizeof(tmp) - 1);
+	memcpy(&bits, &v, sizeof(bits));
+	e = (bits >> 52) & 0x7ff;
+	m = bits & ((1ULL << 52) - 1);
+	if (e == 0x7ff || e > 1075 + 11) {
+		n = snprintf(tmp, sizeof(tmp), "%f", v);
+		nmbus_out_mem(o, tmp, n < (int)sizeof(tmp) ? n :
+			      (int)sizeof(tmp) - 1);
+		return;
+	}
+	if (e)
+		m |= 1ULL << 52;
+	else
+		e = 1;
+	e -= 1075;		/* |v| = m * 2^e */
+	if (e >= 0) {
+		ip = m << e;
+	} else if (-e <= 108) {	/* below: |v| < 2^-55, prints as 0 */
+		k = -e;
+		if (k < 64) {
+			ip = m >> k;
+			m &= (1ULL << k) - 1;
+		}
+		if (k <= 43) {	/* m * 10^6 fits in 64 bits */
+			uint64_t x = m * 1000000, half = 1ULL << (k - 1);
+			uint64_t rest = x & ((1ULL << k) - 1);
+
+			frac = x >> k;
+			if (rest > half || (rest == half && (frac & 1)))
+				frac++;
+		} else if (k <= 59) {	/* 10 m fits in 64 bits */
+			uint64_t mask = (1ULL << k) - 1;
+
+			for (int i = 0; i < 6; i++) {
+				m *= 10;
+				frac = frac * 10 + (m >> k);
+				m &= mask;
+			}
+			m <<= 1;
+			if ((m >> k) && ((m & mask) || (frac & 1)))
+				frac++;
+		} else {
+			f[0] = (uint32_t)m;
+			f[1] = (uint32_t)(m >> 32);
+			for (int i = 0; i < 6; i++)
+				frac = frac * 10 + frac_next(f, k, 10);
+			/* The rest against one half, ties to an even digit. */
+			if (frac_next(f, k, 2) && (!frac_zero(f) || (frac & 1)))
+				frac++;
+		}
+		if (frac == 1000000) {
+			frac = 0;
+			ip++;
+		}
+	}
+	n = 0;
+	if (bits >> 63)
+		tmp[n++] = '-';
+	nmbus_out_mem(o, tmp, n);
+	nmbus_out_uint(o, ip);
+	tmp[0] = '.';
+	for (int i = 6; i > 0; i--, frac /= 10)
+		tmp[i] = '0' + frac % 10;
+	nmbus_out_mem(o, tmp, 7);
 }
 
 static void json_str_bytes(struct nmbus_out *o, const uint8_t *p, size_t n,

@@ -9,7 +9,8 @@
  */
 #include "nmbus-internal.h"
 
-#define ROW(q, xq, u, e, k) { q, xq, NMBUS_UNIT_##u, e, k, sizeof(q) - 1 }
+#define ROW(q, xq, u, e, k) \
+	{ q, xq, NMBUS_UNIT_##u, e, k, sizeof(q) - 1, sizeof(xq) - 1 }
 #define NUM(q, xq, u, e) ROW(q, xq, u, e, VK_NUMBER)
 #define RESERVED ROW("reserved", "Reserved", NONE, 0, VK_RESERVED)
 
@@ -46,7 +47,7 @@ const struct vif_info nmbus_vif_primary[128] = {
 	NUM4("external temperature", "External temperature", CELSIUS, -3),/* 64 */
 	NUM4("pressure", "Pressure", BAR, -3),			/* 68..6B */
 	ROW("date", "Time point (date)", NONE, 0, VK_DATE),	/* 6C */
-	ROW("date and time", "Time point (date & time)", NONE, 0, VK_DATE),
+	ROW("date and time", "Time point (date &amp; time)", NONE, 0, VK_DATE),
 	NUM("hca", "H.C.A.", HCA, 0),				/* 6E */
 	RESERVED,						/* 6F */
 	DUR4("averaging duration", "Averaging Duration"),	/* 70..73 */
@@ -341,7 +342,7 @@ static const struct medium_info media[64] = {
 	[0x12] = { "gas data logger", "Gas Logger" },
 	[0x13] = { "gas converter", "Gas Converter" },
 	[0x14] = { "calorific value", "Calorific value" },
-	[0x15] = { "hot water", "Hot water (>90\u00b0C)" },
+	[0x15] = { "hot water", "Hot water (&gt;90\u00b0C)" },
 	[0x16] = { "cold water", "Cold water" },
 	[0x17] = { "dual register water", "Dual water" },
 	[0x18] = { "pressure", "Pressure" },

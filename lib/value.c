@@ -28,11 +28,11 @@ static double pow10i(int e)
 }
 
 static const struct vif_info vif_unknown = {
-	"reserved", "Reserved", NMBUS_UNIT_NONE, 0, VK_RESERVED, 8
+	"reserved", "Reserved", NMBUS_UNIT_NONE, 0, VK_RESERVED, 8, 8
 };
 
 static const struct vif_info vif_mfr_block = {
-	"manufacturer specific", "", NMBUS_UNIT_NONE, 0, VK_MFR, 21
+	"manufacturer specific", "", NMBUS_UNIT_NONE, 0, VK_MFR, 21, 0
 };
 
 const struct vif_info *nmbus_record_vif_info(const struct nmbus_record *r,
@@ -310,11 +310,11 @@ const struct vif_info *nmbus_value_decode(const struct nmbus_frame *f,
 		set_number(v, raw, offset);
 		break;
 	case 0xd:
-		v->bytes = d;
+		/* Never @rev: it dies with this call. */
+		v->bytes = wire;
 		v->len = n;
 		if (r->lvar <= 0xbf) {
 			v->type = NMBUS_VALUE_TEXT;
-			v->bytes = wire;
 			if (f->msb_first)
 				v->flags |= NMBUS_VF_TEXT_IN_ORDER;
 		} else if (r->lvar <= 0xdf && n <= 9) {

@@ -10,74 +10,121 @@
 
 #include "nmbus-internal.h"
 
-static void xml_text(struct nmbus_out *o, const uint8_t *p, size_t n,
-		     bool reversed)
-{
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = reversed ? p[n - 1 - i] : p[i];
+/* Bytes XML text takes as they are; the others go through xml_byte(). */
+static const uint8_t xml_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
 
-		switch (c) {
-		case '&':
-			nmbus_out_str(o, "&amp;");
-			break;
-		case '<':
-			nmbus_out_str(o, "&lt;");
-			break;
-		case '>':
-			nmbus_out_str(o, "&gt;");
-			break;
-		case '"':
-			nmbus_out_str(o, "&quot;");
-			break;
-		default:
-			nmbus_out_char(o, c < 0x20 || c == 0x7f ? ' ' : (char)c);
-		}
+static inline bool xml_plain_byte(uint8_t c)
+{
+	return xml_plain[c];
+}
+
+static void xml_byte(struct nmbus_out *o, uint8_t c)
+{
+	switch (c) {
+	case '&':
+		nmbus_out_lit(o, "&amp;");
+		break;
+	case '<':
+		nmbus_out_lit(o, "&lt;");
+		break;
+	case '>':
+		nmbus_out_lit(o, "&gt;");
+		break;
+	case '"':
+		nmbus_out_lit(o, "&quot;");
+		break;
+	default:
+		nmbus_out_char(o, xml_plain_byte(c) ? (char)c : ' ');
 	}
 }
 
+/* Runs of plain bytes are copied in one piece. */
+static void xml_text(struct nmbus_out *o, const uint8_t *p, size_t n,
+		     bool reversed)
+{
+	size_t i = 0, j;
+
+	if (reversed) {
+		while (n)
+			xml_byte(o, p[--n]);
+		return;
+	}
+	while (i < n) {
+		for (j = i; j < n && xml_plain_byte(p[j]); j++)
+			;
+		nmbus_out_mem(o, p + i, j - i);
+		if (j == n)
+			break;
+		xml_byte(o, p[j]);
+		i = j + 1;
+	}
+}
+
+/*
+ * The library's own strings (names from its tables): printable text, so
+ * only the four markup characters need looking for, which strcspn() does
+ * many bytes at a time.
+ */
 static void xml_str(struct nmbus_out *o, const char *s)
 {
-	size_t n = 0;
+	for (;;) {
+		size_t j = strcspn(s, "&<>\"");
 
-	while (s[n])
-		n++;
-	xml_text(o, (const uint8_t *)s, n, false);
+		nmbus_out_mem(o, s, j);
+		if (!s[j])
+			return;
+		xml_byte(o, (uint8_t)s[j]);
+		s += j + 1;
+	}
 }
 
-static void xml_open(struct nmbus_out *o, const char *tag)
-{
-	nmbus_out_str(o, "        <");
-	nmbus_out_str(o, tag);
-	nmbus_out_char(o, '>');
-}
+/* @tag must be a string literal: the whole markup is one copy. */
+#define xml_open(o, tag) nmbus_out_lit(o, "        <" tag ">")
+#define xml_close(o, tag) nmbus_out_lit(o, "</" tag ">\n")
 
-static void xml_close(struct nmbus_out *o, const char *tag)
-{
-	nmbus_out_str(o, "</");
-	nmbus_out_str(o, tag);
-	nmbus_out_str(o, ">\n");
-}
+#define xml_elem(o, tag, s) do {					\
+	xml_open(o, tag);						\
+	xml_str(o, s);							\
+	xml_close(o, tag);						\
+} while (0)
 
-static void xml_elem(struct nmbus_out *o, const char *tag, const char *s)
-{
-	xml_open(o, tag);
-	xml_str(o, s);
-	xml_close(o, tag);
-}
+/* An element whose text is already escaped (the tables' XML names). */
+#define xml_elem_raw(o, tag, s) do {					\
+	xml_open(o, tag);						\
+	nmbus_out_str(o, s);						\
+	xml_close(o, tag);						\
+} while (0)
 
-static void xml_uint(struct nmbus_out *o, const char *tag, uint64_t v)
-{
-	xml_open(o, tag);
-	nmbus_out_uint(o, v);
-	xml_close(o, tag);
-}
+#define xml_uint(o, tag, v) do {					\
+	xml_open(o, tag);						\
+	nmbus_out_uint(o, v);						\
+	xml_close(o, tag);						\
+} while (0)
 
-static void xml_hex2(struct nmbus_out *o, const char *tag, uint8_t v)
-{
-	xml_open(o, tag);
-	nmbus_out_hex(o, &v, 1, false);
-	xml_close(o, tag);
-}
+#define xml_hex2(o, tag, v) do {					\
+	uint8_t b_ = (v);						\
+									\
+	xml_open(o, tag);						\
+	nmbus_out_hex(o, &b_, 1, false);				\
+	xml_close(o, tag);						\
+} while (0)
 
 /* libmbus prints the BCD ID as a hex number: no leading zeros. */
 static void xml_id(struct nmbus_out *o, uint32_t id)
@@ -113,7 +160,7 @@ static void xml_header(struct nmbus_out *o, const struct nmbus_frame *f)
 	nmbus_out_str(o, "    <SlaveInformation>\n");
 	xml_id(o, h->id);
 	if (f->data_type == NMBUS_DATA_FIXED) {
-		xml_elem(o, "Medium", fixed_media[h->medium & 15]);
+		xml_elem_raw(o, "Medium", fixed_media[h->medium & 15]);
 		xml_uint(o, "AccessNumber", h->access);
 		xml_hex2(o, "Status", h->status);
 		nmbus_out_str(o, "    </SlaveInformation>\n\n");
@@ -124,7 +171,7 @@ static void xml_header(struct nmbus_out *o, const struct nmbus_frame *f)
 	xml_uint(o, "Version", h->version);
 	xml_elem(o, "ProductName", name ? name : "");
 	if (medium) {
-		xml_elem(o, "Medium", medium);
+		xml_elem_raw(o, "Medium", medium);
 	} else {
 		xml_open(o, "Medium");
 		nmbus_out_str(o, "Unknown medium (0x");
@@ -153,11 +200,6 @@ static const char *const fixed_unit_text[64] = {
 	"100 l/h", "m^3/h", "10 m^3/h", "100 m^3/h", "1e-3 \u00b0C",
 	"units for HCA", "reserved", "reserved", "reserved", "reserved",
 	"reserved but historic", "without units",
-};
-
-static const char *const xml_functions[] = {
-	"Instantaneous value", "Maximum value", "Minimum value",
-	"Value during error state",
 };
 
 /* libmbus's date strings: invalid times print as all zero fields. */
@@ -194,10 +236,12 @@ static void xml_prefix(struct nmbus_out *o, int e)
 }
 
 /*
- * Unit texts of libmbus's plain XML (mbus_vib_unit_lookup()): a range of
- * codes, the text before the power-of-ten prefix, the unit after it, the
- * exponent of the first code. @unit NULL: @head alone; "\x01": a duration
- * (seconds, minutes, hours, days by the low two bits).
+ * Unit texts of libmbus's plain XML (mbus_vib_unit_lookup()), escaped for
+ * XML: a range of codes, the text before the power-of-ten prefix, the
+ * unit after it, the exponent of the first code. @unit NULL: @head
+ * alone; "\x01": a duration (seconds, minutes, hours, days by the low two
+ * bits); "\x02": reserved ("Reserved (0x<the VIFE byte>)"). Sorted by
+ * code, ranges disjoint (plain_find()).
  */
 struct plain_unit {
 	uint8_t first, last;
@@ -227,7 +271,7 @@ static const struct plain_unit plain_primary[] = {
 	{ 0x64, 0x67, "External temperature (", " deg C)", -3 },
 	{ 0x68, 0x6b, "Pressure (", " bar)", -3 },
 	{ 0x6c, 0x6c, "Time Point (date)", NULL, 0 },
-	{ 0x6d, 0x6d, "Time Point (time & date)", NULL, 0 },
+	{ 0x6d, 0x6d, "Time Point (time &amp; date)", NULL, 0 },
 	{ 0x6e, 0x6e, "Units for H.C.A.", NULL, 0 },
 	{ 0x6f, 0x6f, "Reserved", NULL, 0 },
 	{ 0x70, 0x73, "Averaging Duration ", DURATION, 0 },
@@ -236,6 +280,8 @@ static const struct plain_unit plain_primary[] = {
 	{ 0x79, 0x79, "Unknown (VIF=0x79)", NULL, 0 },
 	{ 0x7a, 0x7a, "Bus Address", NULL, 0 },
 	{ 0x7b, 0x7b, "Unknown (VIF=0x7B)", NULL, 0 },	/* FB, no VIFE */
+	{ 0x7d, 0x7d, "Unknown (VIF=0x7D)", NULL, 0 },	/* FD, no VIFE */
+	{ 0x7e, 0x7e, "Unknown (VIF=0x7E)", NULL, 0 },	/* any VIF */
 	{ 0x7f, 0x7f, "Manufacturer specific", NULL, 0 },
 };
 
@@ -249,29 +295,106 @@ static const struct plain_unit plain_fd[] = {
 	{ 0x1a, 0x1a, "Digital output (binary)", NULL, 0 },
 	{ 0x1b, 0x1b, "Digital input (binary)", NULL, 0 },
 	{ 0x1d, 0x1d, "response delay time", NULL, 0 },
+	{ 0x24, 0x24, "Storage interval second(s)", NULL, 0 },
+	{ 0x25, 0x25, "Storage interval minute(s)", NULL, 0 },
+	{ 0x26, 0x26, "Storage interval hour(s)", NULL, 0 },
+	{ 0x27, 0x27, "Storage interval day(s)", NULL, 0 },
+	{ 0x28, 0x28, "Storage interval month(s)", NULL, 0 },
+	{ 0x29, 0x29, "Storage interval year(s)", NULL, 0 },
+	{ 0x2c, 0x2c, "Duration since last readout second(s)", NULL, 0 },
+	{ 0x2d, 0x2d, "Duration since last readout minute(s)", NULL, 0 },
+	{ 0x2e, 0x2e, "Duration since last readout hour(s)", NULL, 0 },
+	{ 0x2f, 0x2f, "Duration since last readout day(s)", NULL, 0 },
+	{ 0x30, 0x30, "Start (date/time) of tariff", NULL, 0 },
+	{ 0x31, 0x31, "Duration of tariff minute(s)", NULL, 0 },
+	{ 0x32, 0x32, "Duration of tariff hour(s)", NULL, 0 },
+	{ 0x33, 0x33, "Duration of tariff day(s)", NULL, 0 },
+	{ 0x34, 0x34, "Period of tariff second(s)", NULL, 0 },
+	{ 0x35, 0x35, "Period of tariff minute(s)", NULL, 0 },
+	{ 0x36, 0x36, "Period of tariff hour(s)", NULL, 0 },
+	{ 0x37, 0x37, "Period of tariff day(s)", NULL, 0 },
+	{ 0x38, 0x38, "Period of tariff months(s)", NULL, 0 },
+	{ 0x39, 0x39, "Period of tariff year(s)", NULL, 0 },
 	{ 0x3a, 0x3a, "dimensionless / no VIF", NULL, 0 },
 	{ 0x40, 0x4f, "", " V", -9 },
 	{ 0x50, 0x5f, "", " A", -12 },
+	{ 0x68, 0x68, "Duration since last cumulation hour(s)", NULL, 0 },
+	{ 0x69, 0x69, "Duration since last cumulation day(s)", NULL, 0 },
+	{ 0x6a, 0x6a, "Duration since last cumulation month(s)", NULL, 0 },
+	{ 0x6b, 0x6b, "Duration since last cumulation year(s)", NULL, 0 },
+	{ 0x6c, 0x6c, "Operating time battery hour(s)", NULL, 0 },
+	{ 0x6d, 0x6d, "Operating time battery day(s)", NULL, 0 },
+	{ 0x6e, 0x6e, "Operating time battery month(s)", NULL, 0 },
+	{ 0x6f, 0x6f, "Operating time battery year(s)", NULL, 0 },
 	{ 0x71, 0x7f, "Reserved VIF extension", NULL, 0 },
 };
+
+/* RESERVED: "Reserved (0x<the VIFE byte, lower case>)". */
+#define RESERVED "\x02"
 
 static const struct plain_unit plain_fb[] = {
 	{ 0x00, 0x00, "Energy (0.1 MWh)", NULL, 0 },
 	{ 0x01, 0x01, "Energy (MWh)", NULL, 0 },
+	{ 0x02, 0x07, "", RESERVED, 0 },
 	{ 0x08, 0x08, "Energy (0.1 GJ)", NULL, 0 },
 	{ 0x09, 0x09, "Energy (GJ)", NULL, 0 },
+	{ 0x0a, 0x0f, "", RESERVED, 0 },
+	{ 0x10, 0x11, "Volume (", "m3)", 2 },
+	{ 0x12, 0x17, "", RESERVED, 0 },
+	{ 0x18, 0x19, "Mass (", "t)", 2 },
+	{ 0x1a, 0x20, "", RESERVED, 0 },
+	{ 0x21, 0x21, "Volume (0.1 feet^3)", NULL, 0 },
+	{ 0x22, 0x22, "Volume (0.1 american gallon)", NULL, 0 },
+	{ 0x23, 0x23, "Volume (american gallon)", NULL, 0 },
+	{ 0x24, 0x24, "Volume flow (0.001 american gallon/min)", NULL, 0 },
+	{ 0x25, 0x25, "Volume flow (american gallon/min)", NULL, 0 },
+	{ 0x26, 0x26, "Volume flow (american gallon/h)", NULL, 0 },
+	{ 0x27, 0x27, "", RESERVED, 0 },
+	{ 0x28, 0x28, "Power (0.1 MW)", NULL, 0 },
+	{ 0x29, 0x29, "Power (MW)", NULL, 0 },
+	{ 0x2a, 0x2f, "", RESERVED, 0 },
+	{ 0x30, 0x30, "Power (0.1 GJ/h)", NULL, 0 },
+	{ 0x31, 0x31, "Power (GJ/h)", NULL, 0 },
+	{ 0x32, 0x4f, "", RESERVED, 0 },
+	{ 0x52, 0x57, "", RESERVED, 0 },
+	{ 0x58, 0x5b, "Flow Temperature (", " degree F)", -3 },
+	{ 0x5c, 0x5f, "Return Temperature (", " degree F)", -3 },
+	{ 0x60, 0x63, "Temperature Difference (", " degree F)", -3 },
+	{ 0x64, 0x67, "External Temperature (", " degree F)", -3 },
+	{ 0x68, 0x6f, "", RESERVED, 0 },
+	{ 0x70, 0x73, "Cold / Warm Temperature Limit (", " degree F)", -3 },
+	{ 0x74, 0x77, "Cold / Warm Temperature Limit (", " degree C)", -3 },
+	{ 0x78, 0x7f, "cumul. count max power (", " W)", -3 },
 };
 
 static const char *const plain_durations[4] = {
 	"(seconds)", "(minutes)", "(hours)", "(days)",
 };
 
+static void xml_hex_lower(struct nmbus_out *o, uint8_t b)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	nmbus_out_char(o, hex[b >> 4]);
+	nmbus_out_char(o, hex[b & 15]);
+}
+
+/* Binary search: every table is sorted by code, its ranges disjoint. */
 static const struct plain_unit *plain_find(const struct plain_unit *t,
 					   size_t n, uint8_t code)
 {
-	for (size_t i = 0; i < n; i++)
-		if (code >= t[i].first && code <= t[i].last)
-			return &t[i];
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (code < t[mid].first)
+			hi = mid;
+		else if (code > t[mid].last)
+			lo = mid + 1;
+		else
+			return &t[mid];
+	}
 	return NULL;
 }
 
@@ -299,23 +422,34 @@ static void xml_plain_unit(struct nmbus_out *o, const struct nmbus_frame *f,
 	} else if (r->vif == 0xfb && r->n_vife) {
 		code = r->vife[0] & 0x7f;
 		u = plain_find(plain_fb, ARRAY_SIZE(plain_fb), code);
+		if (!u) {
+			nmbus_out_lit(o, "Unrecognized VIF 0xFB extension: 0x");
+			xml_hex_lower(o, r->vife[0]);
+			return;
+		}
 	} else {
 		code = r->vif & 0x7f;
 		u = plain_find(plain_primary, ARRAY_SIZE(plain_primary), code);
 	}
 	if (!u) {
-		xml_str(o, vi->xq);
+		nmbus_out_mem(o, vi->xq, vi->xqlen);
 		return;
 	}
-	xml_str(o, u->head);
+	nmbus_out_str(o, u->head);
 	if (!u->unit)
 		return;
+	if (u->unit[0] == RESERVED[0]) {
+		nmbus_out_lit(o, "Reserved (0x");
+		xml_hex_lower(o, r->vife[0]);
+		nmbus_out_char(o, ')');
+		return;
+	}
 	if (u->unit[0] == DURATION[0]) {
 		nmbus_out_str(o, plain_durations[code & 3]);
 		return;
 	}
 	xml_prefix(o, u->exp + (code - u->first));
-	xml_str(o, u->unit);
+	nmbus_out_str(o, u->unit);
 }
 
 static void xml_plain_number(struct nmbus_out *o, const struct nmbus_frame *f,
@@ -337,11 +471,11 @@ static void xml_plain_number(struct nmbus_out *o, const struct nmbus_frame *f,
 	nmbus_out_int(o, v->raw);
 }
 
-static void xml_record_value(struct nmbus_out *o, const struct nmbus_frame *f,
-			     const struct nmbus_record *r,
-			     const struct nmbus_value *v, bool normalized)
+/* The text of <Value>. */
+static void xml_value(struct nmbus_out *o, const struct nmbus_frame *f,
+		      const struct nmbus_record *r, const struct nmbus_value *v,
+		      bool normalized)
 {
-	xml_open(o, "Value");
 	switch (v->type) {
 	case NMBUS_VALUE_NUMBER:
 		if (normalized)
@@ -378,9 +512,57 @@ static void xml_record_value(struct nmbus_out *o, const struct nmbus_frame *f,
 	default:
 		break;
 	}
-	xml_close(o, "Value");
 }
 
+/* The Function of a variable-data record, then what follows it. */
+static void xml_function(struct nmbus_out *o, const struct nmbus_record *r)
+{
+	if (r->kind == NMBUS_RECORD_MORE_FOLLOW) {
+		nmbus_out_lit(o, "More records follow");
+		return;
+	}
+	if (r->kind == NMBUS_RECORD_MANUFACTURER) {
+		nmbus_out_lit(o, "Manufacturer specific");
+		return;
+	}
+	switch (r->function & 3) {
+	case 0:
+		nmbus_out_lit(o, "Instantaneous value");
+		break;
+	case 1:
+		nmbus_out_lit(o, "Maximum value");
+		break;
+	case 2:
+		nmbus_out_lit(o, "Minimum value");
+		break;
+	default:
+		nmbus_out_lit(o, "Value during error state");
+	}
+}
+
+/* A record of the fixed data structure: libmbus prints both modes alike. */
+static void xml_fixed_record(struct nmbus_out *o, const struct nmbus_record *r,
+			     const struct nmbus_value *v)
+{
+	if (r->storage)
+		nmbus_out_lit(o, "Stored value");
+	else
+		nmbus_out_lit(o, "Actual value");
+	nmbus_out_lit(o, "</Function>\n        <Unit>");
+	nmbus_out_str(o, fixed_unit_text[r->vif & 0x3f]);
+	nmbus_out_lit(o, "</Unit>\n        <Value>");
+	if (v->type == NMBUS_VALUE_NUMBER)
+		nmbus_out_int(o, v->raw);
+	else
+		nmbus_out_hex(o, v->bytes, v->len, false);
+	nmbus_out_lit(o, "</Value>\n    </DataRecord>\n\n");
+}
+
+/*
+ * Each piece of markup between two values is written as one literal
+ * ("</Function>\n        <StorageNumber>"): the writer's cost is in the
+ * number of writes, not in their length.
+ */
 static void xml_record(struct nmbus_out *o, const struct nmbus_frame *f,
 		       const struct nmbus_record *r, unsigned int idx,
 		       bool normalized)
@@ -392,63 +574,60 @@ static void xml_record(struct nmbus_out *o, const struct nmbus_frame *f,
 		   r->kind == NMBUS_RECORD_MORE_FOLLOW;
 
 	nmbus_record_get_value(f, r, &v);
-	vi = nmbus_record_vif_info(r, &k);
-	nmbus_out_str(o, "    <DataRecord id=\"");
+	nmbus_out_lit(o, "    <DataRecord id=\"");
 	nmbus_out_uint(o, idx);
-	nmbus_out_str(o, "\">\n");
-
+	nmbus_out_lit(o, "\">\n        <Function>");
 	if (r->kind == NMBUS_RECORD_FIXED) {
-		/* libmbus prints fixed frames the same in both modes. */
-		xml_elem(o, "Function", r->storage ? "Stored value" :
-						     "Actual value");
-		xml_elem(o, "Unit", fixed_unit_text[r->vif & 0x3f]);
-		xml_open(o, "Value");
-		if (v.type == NMBUS_VALUE_NUMBER)
-			nmbus_out_int(o, v.raw);
-		else
-			nmbus_out_hex(o, v.bytes, v.len, false);
-		xml_close(o, "Value");
-		nmbus_out_str(o, "    </DataRecord>\n\n");
+		xml_fixed_record(o, r, &v);
 		return;
 	}
-	if (mfr) {
-		xml_elem(o, "Function",
-			 r->kind == NMBUS_RECORD_MORE_FOLLOW ?
-			 "More records follow" : "Manufacturer specific");
-	} else {
-		xml_elem(o, "Function", xml_functions[r->function & 3]);
-	}
+	xml_function(o, r);
 	if (normalized || !mfr) {
-		xml_uint(o, "StorageNumber", r->storage);
+		nmbus_out_lit(o, "</Function>\n        <StorageNumber>");
+		nmbus_out_uint(o, r->storage);
 		if (r->has_dife) {
-			xml_uint(o, "Tariff", r->tariff);
-			xml_uint(o, "Device", r->subunit);
-		}
-	}
-	if (normalized) {
-		if (mfr) {
-			xml_elem(o, "Unit", "");
-			xml_elem(o, "Quantity", "");
-		} else if (r->plain_len) {
-			xml_elem(o, "Unit", "-");
-			xml_open(o, "Quantity");
-			xml_text(o, f->buf + r->plain_offset, r->plain_len,
-				 !f->msb_first);
-			xml_close(o, "Quantity");
+			nmbus_out_lit(o, "</StorageNumber>\n        <Tariff>");
+			nmbus_out_uint(o, r->tariff);
+			nmbus_out_lit(o, "</Tariff>\n        <Device>");
+			nmbus_out_uint(o, r->subunit);
+			nmbus_out_lit(o, "</Device>\n");
 		} else {
-			/* libmbus: dates have unit "-", reserved codes "Reserved". */
-			xml_elem(o, "Unit", vi->kind == VK_DATE ? "-" :
-				 vi->xq[0] == 'R' && !strcmp(vi->xq, "Reserved") ?
-				 "Reserved" : nmbus_units[vi->unit].xml);
-			xml_elem(o, "Quantity", vi->xq);
+			nmbus_out_lit(o, "</StorageNumber>\n");
 		}
-	} else if (!mfr) {
-		xml_open(o, "Unit");
-		xml_plain_unit(o, f, r, vi);
-		xml_close(o, "Unit");
+	} else {
+		nmbus_out_lit(o, "</Function>\n");
 	}
-	xml_record_value(o, f, r, &v, normalized);
-	nmbus_out_str(o, "    </DataRecord>\n\n");
+	if (normalized && mfr) {
+		nmbus_out_lit(o, "        <Unit></Unit>\n"
+			      "        <Quantity></Quantity>\n        <Value>");
+	} else if (normalized && r->plain_len) {
+		nmbus_out_lit(o, "        <Unit>-</Unit>\n        <Quantity>");
+		xml_text(o, f->buf + r->plain_offset, r->plain_len,
+			 !f->msb_first);
+		nmbus_out_lit(o, "</Quantity>\n        <Value>");
+	} else if (normalized) {
+		vi = nmbus_record_vif_info(r, &k);
+		nmbus_out_lit(o, "        <Unit>");
+		/* libmbus: dates have unit "-", reserved codes "Reserved". */
+		if (vi->kind == VK_DATE)
+			nmbus_out_char(o, '-');
+		else if (vi->xq[0] == 'R' && !strcmp(vi->xq, "Reserved"))
+			nmbus_out_lit(o, "Reserved");
+		else
+			nmbus_out_str(o, nmbus_units[vi->unit].xml);
+		nmbus_out_lit(o, "</Unit>\n        <Quantity>");
+		nmbus_out_mem(o, vi->xq, vi->xqlen);
+		nmbus_out_lit(o, "</Quantity>\n        <Value>");
+	} else if (!mfr) {
+		vi = nmbus_record_vif_info(r, &k);
+		nmbus_out_lit(o, "        <Unit>");
+		xml_plain_unit(o, f, r, vi);
+		nmbus_out_lit(o, "</Unit>\n        <Value>");
+	} else {
+		nmbus_out_lit(o, "        <Value>");
+	}
+	xml_value(o, f, r, &v, normalized);
+	nmbus_out_lit(o, "</Value>\n    </DataRecord>\n\n");
 }
 
 void nmbus_write_xml(struct nmbus_out *o, const struct nmbus_frame *f,

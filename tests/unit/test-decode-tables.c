@@ -4,6 +4,7 @@
  * combinable VIFEs, units, media, manufacturer codes) and of the device
  * knowledge (CALEC ST II, CMi1020 OBIS, profiles, libmbus product names).
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -15,6 +16,30 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 
+/*
+ * The XML names are stored escaped and copied as they are: no markup
+ * character but an entity's '&', no control character.
+ */
+static bool xml_escaped(const char *s)
+{
+	static const char *const ent[] = { "&amp;", "&lt;", "&gt;", "&quot;" };
+
+	for (; *s; s++) {
+		unsigned char c = *s;
+		bool ok = false;
+
+		if (c < 0x20 || c == 0x7f || c == '<' || c == '>' || c == '"')
+			return false;
+		if (c != '&')
+			continue;
+		for (unsigned int i = 0; i < 4; i++)
+			ok |= !strncmp(s, ent[i], strlen(ent[i]));
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 static int check_table(struct __test_metadata *_metadata,
 		       const struct vif_info *t, unsigned int n,
 		       const char *name)
@@ -25,6 +50,11 @@ static int check_table(struct __test_metadata *_metadata,
 		if (!t[i].q || !t[i].xq || t[i].unit >= NMBUS_UNIT_COUNT ||
 		    t[i].exp < -12 || t[i].exp > 11) {
 			TH_LOG("%s row %02X is incomplete", name, i);
+			bad++;
+		} else if (t[i].xqlen != strlen(t[i].xq) ||
+			   !xml_escaped(t[i].xq)) {
+			TH_LOG("%s row %02X: XML name '%s' not escaped or its length wrong",
+			       name, i, t[i].xq);
 			bad++;
 		}
 	}
@@ -169,6 +199,25 @@ TEST(medium_names)
 	EXPECT_STREQ("reserved", nmbus_medium_name(0xff));
 	for (int i = 0; i < 256; i++)
 		EXPECT_NE(NULL, nmbus_medium_name(i));
+}
+
+TEST(xml_unit_and_medium_names_are_stored_escaped)
+{
+	for (unsigned int i = 0; i < NMBUS_UNIT_COUNT; i++) {
+		const char *x = nmbus_units[i].xml;
+
+		EXPECT_TRUE(!x || xml_escaped(x)) {
+			TH_LOG("unit %u: %s", i, x);
+		}
+	}
+	for (unsigned int i = 0; i < 256; i++) {
+		const char *x = nmbus_medium(i)->xml;
+
+		EXPECT_TRUE(!x || xml_escaped(x)) {
+			TH_LOG("medium %u: %s", i, x);
+		}
+	}
+	EXPECT_STREQ("Hot water (&gt;90\u00b0C)", nmbus_medium(0x15)->xml);
 }
 
 TEST(manufacturer_codes_round_trip)

@@ -316,6 +316,31 @@ TEST(ci_76_is_msb_first)
 	EXPECT_EQ(26, v.tm.minute);
 }
 
+/*
+ * A CI 76h variable-length field of the BCD range that is not a number
+ * (too long for one) comes back as the bytes of the frame: the decoder's
+ * reversed copy lives only for the call.
+ */
+TEST(ci_76_long_bcd_field_points_into_the_frame)
+{
+	const uint8_t ud[] = { 0x11, 0x49, 0x03, 0x78, 0x04, 0x77, 0x0e, 0x16,
+			       0x0a, 0x00, 0x00, 0x00,
+			       0x0d, 0x13, 0xca, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+	struct nmbus_record rec[2];
+	struct nmbus_value v;
+	struct nmbus_frame f;
+	uint8_t buf[64];
+	size_t n = mkframe(buf, 0x08, 0x01, 0x76, ud, sizeof(ud));
+
+	ASSERT_EQ(0, nmbus_decode(&f, buf, n, rec, 2));
+	ASSERT_EQ(0, nmbus_record_get_value(&f, &rec[0], &v));
+	EXPECT_EQ(NMBUS_VALUE_BINARY, v.type);
+	ASSERT_EQ(10, v.len);
+	EXPECT_TRUE(v.bytes >= buf && v.bytes + v.len <= buf + n);
+	EXPECT_EQ(1, v.bytes[0]);
+	EXPECT_EQ(10, v.bytes[9]);
+}
+
 TEST(snd_ud_records_without_header)
 {
 	/* SND_UD to 254, CI 51h: 01 7A 08 sets primary address 8 */
