@@ -62,7 +62,18 @@ $(O)/kmod/%/n_mbus.ko: $(KMOD_SRCS)
 
 module: $(O)/kmod/$(KVER)/n_mbus.ko
 
-modules: $(foreach k,$(KVERS),$(O)/kmod/$(k)/n_mbus.ko)
+# The test-only tty driver of the kselftests (tests/tline/), built the same
+# way for every kernel; never installed.
+TLINE_SRCS := $(wildcard tests/tline/Kbuild tests/tline/*.[ch])
+
+$(O)/tline/%/mbus_tline.ko: $(TLINE_SRCS)
+	scripts/kmod-tree $(O)/tline/$* $(TLINE_SRCS)
+	$(MAKE) -C $(if $(filter $*,$(KVER)),$(KDIR),/lib/modules/$*/build) \
+		M=$(CURDIR)/$(O)/tline/$*/tests/tline O= W=1 modules
+	ln -sf tests/tline/mbus_tline.ko $@
+
+modules: $(foreach k,$(KVERS),$(O)/kmod/$(k)/n_mbus.ko \
+	 $(O)/tline/$(k)/mbus_tline.ko)
 
 deps:
 	scripts/deps
