@@ -6,6 +6,7 @@
 #   make deps         install every Debian package the build and tests need
 #   make check        all test lanes; ends with "N passed, N failed"
 #   make demo         the main job on a simulated bus, in QEMU
+#   make ksft-debug   the kselftests on the debug kernel (built once, cached)
 #   make bench        benchmarks (figures, not pass/fail)
 #   make fuzz         long fuzzing runs (FUZZ_SECONDS per target)
 #   make SAN=1 ...    user space with ASan/UBSan (objects in build-san/)
@@ -38,6 +39,7 @@ $(O)/%.o: %.c
 	$(CC) $(NMBUS_CPPFLAGS) $(NMBUS_CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
 
 .PHONY: all module lib tools deps check demo bench fuzz clean unit ksft \
+	ksft-debug \
 	static-checks install
 
 all: module lib tools
@@ -88,6 +90,10 @@ check: all modules
 
 demo: all modules ksft
 	tests/qemu/demo $(O)
+
+# The debug lane alone: every kselftest on the KASAN + lockdep kernel.
+ksft-debug: all modules ksft
+	tests/debug-kernel/run $(O)
 
 clean:
 	rm -rf build build-san
