@@ -344,7 +344,8 @@ static void attach_detach(struct __test_metadata *_metadata, int fd, int n,
 }
 
 /* Two rounds of 1000: a leak of one object per attach grows both. */
-TEST_F(pty, attach_detach_2000_times_leaks_nothing)
+/* Slow on the debug kernel: up to 5 minutes. */
+TEST_F_TIMEOUT(pty, attach_detach_2000_times_leaks_nothing, 300)
 {
 	static struct slab_snap s0, s1, s2;
 	const char *which = "none";
