@@ -14,6 +14,7 @@
 #include <linux/tty.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <net/net_namespace.h>
 #include <uapi/linux/mbus.h>
 
 #include "mbus_frame.h"
@@ -140,6 +141,12 @@ struct mbus_port {
 	int index;
 	struct device *dev;
 	char tty_name[64];
+	/*
+	 * The network namespace of the process that attached the line,
+	 * referenced for the life of the port: generic netlink shows the
+	 * port, and sends its events, only there (mbus_netlink.c).
+	 */
+	struct net *net;
 
 	/*
 	 * Protects everything the receive path touches: @tty, @dead, @baud,

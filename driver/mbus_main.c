@@ -16,6 +16,7 @@
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/module.h>
+#include <linux/nsproxy.h>
 #include <linux/slab.h>
 #include <linux/tty.h>
 #include <linux/tty_ldisc.h>
@@ -138,6 +139,7 @@ static void mbus_port_release(struct kref *kref)
 {
 	struct mbus_port *port = container_of(kref, struct mbus_port, kref);
 
+	put_net(port->net);
 	kfree(port);
 }
 
@@ -233,6 +235,8 @@ static struct mbus_port *mbus_port_alloc(struct tty_struct *tty)
 	mbus_default_params(&port->defaults);
 	mbus_nl_port_init(port);
 	strscpy(port->tty_name, tty_name(tty), sizeof(port->tty_name));
+	/* The ldisc open runs in the attaching process (TIOCSETD). */
+	port->net = get_net(current->nsproxy->net_ns);
 	return port;
 }
 
@@ -316,6 +320,7 @@ err_idr:
 	idr_remove(&mbus_idr, index);
 	mutex_unlock(&mbus_idr_lock);
 err_free:
+	put_net(port->net);
 	kfree(port);
 	return err;
 }

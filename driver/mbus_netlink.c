@@ -13,6 +13,12 @@
  * through a small ring per port, filled under the port's spinlock only
  * while someone listens, and sent by a work item. When the ring is full
  * events are dropped and counted (events_dropped).
+ *
+ * Network namespaces: a port belongs to the namespace of the process that
+ * attached the line (TIOCSETD). GET_PORT, SET_PORT and the dump see only
+ * the ports of the requester's namespace, and a port's events go only to
+ * monitors there: a gateway in a container sees the buses it attached and
+ * no others, and the host's ports stay out of the container.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -21,6 +27,7 @@
 #include <linux/string.h>
 #include <linux/ktime.h>
 #include <net/genetlink.h>
+#include <net/sock.h>
 
 #include "compat.h"
 #include "mbus.h"
@@ -62,9 +69,10 @@ static const struct nla_policy mbus_nl_set_policy[MBUS_ATTR_FLAGS + 1] = {
 
 static struct genl_family mbus_nl_family;
 
-static bool mbus_nl_listening(void)
+/* Monitors of @port: only in its namespace. */
+static bool mbus_nl_listening(struct mbus_port *port)
 {
-	return genl_has_listeners(&mbus_nl_family, &init_net,
+	return genl_has_listeners(&mbus_nl_family, port->net,
 				  MBUS_NL_MCGRP_EVENTS) > 0;
 }
 
@@ -187,6 +195,11 @@ static struct mbus_port *mbus_nl_lookup(struct genl_info *info)
 		index = named;
 	}
 	port = mbus_port_get(index);
+	/* A port of another namespace does not exist in this one. */
+	if (port && !net_eq(port->net, genl_info_net(info))) {
+		mbus_port_put(port);
+		port = NULL;
+	}
 	if (!port) {
 		NL_SET_ERR_MSG_ATTR(info->extack, index_attr ?: name_attr,
 				    "no such port");
@@ -227,6 +240,11 @@ static int mbus_nl_get_port_dumpit(struct sk_buff *skb,
 	int err;
 
 	while ((port = mbus_port_get_next(&minor))) {
+		if (!net_eq(port->net, sock_net(cb->skb->sk))) {
+			mbus_port_put(port);
+			minor++;
+			continue;
+		}
 		err = mbus_nl_fill_port(skb, port, NETLINK_CB(cb->skb).portid,
 					cb->nlh->nlmsg_seq, NLM_F_MULTI);
 		mbus_port_put(port);
@@ -343,6 +361,7 @@ static struct genl_family mbus_nl_family __ro_after_init = {
 	.name = MBUS_GENL_NAME,
 	.version = MBUS_GENL_VERSION,
 	.module = THIS_MODULE,
+	.netnsok = true,
 	.parallel_ops = true,
 	.ops = mbus_nl_ops,
 	.n_ops = ARRAY_SIZE(mbus_nl_ops),
@@ -389,8 +408,8 @@ static int mbus_nl_send(struct mbus_port *port, const struct mbus_nl_event *ev)
 		goto nospace;
 	genlmsg_end(skb, hdr);
 	/* -ESRCH: the last listener left meanwhile. */
-	genlmsg_multicast(&mbus_nl_family, skb, 0, MBUS_NL_MCGRP_EVENTS,
-			  GFP_KERNEL);
+	genlmsg_multicast_netns(&mbus_nl_family, port->net, skb, 0,
+				MBUS_NL_MCGRP_EVENTS, GFP_KERNEL);
 	return 0;
 
 nospace:
@@ -449,7 +468,7 @@ void mbus_nl_event(struct mbus_port *port, u8 cmd, const u8 *data,
 
 	lockdep_assert_held(&port->lock);
 	/* After close nothing may schedule the work again. */
-	if (!port->tty || !mbus_nl_listening())
+	if (!port->tty || !mbus_nl_listening(port))
 		return;
 	if (r->count == MBUS_NL_RING_LEN) {
 		port->stats.events_dropped++;
@@ -482,7 +501,7 @@ static void mbus_nl_port_event(struct mbus_port *port, u8 cmd)
 {
 	struct mbus_nl_event ev = { .cmd = cmd };
 
-	if (!mbus_nl_listening())
+	if (!mbus_nl_listening(port))
 		return;
 	ev.ts = ktime_get_real_ns();
 	mbus_nl_send(port, &ev);
