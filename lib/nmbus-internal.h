@@ -63,6 +63,7 @@ extern const struct unit_info nmbus_units[NMBUS_UNIT_COUNT];
 
 /* Combinable (orthogonal) VIFE descriptions, indexed by code & 7Fh. */
 extern const char *const nmbus_vife_text[128];
+extern const char *const nmbus_vife_action_text[32];
 
 /* Medium names: EN 13757-3 (JSON) and libmbus XML (escaped for XML). */
 struct medium_info {

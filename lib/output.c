@@ -564,7 +564,10 @@ static void json_record(struct nmbus_out *o, const struct nmbus_frame *f,
 			       !f->msb_first);
 	} else {
 		nmbus_out_lit(o, ",\"quantity\":\"");
-		nmbus_out_mem(o, vi->q, vi->qlen);
+		if (v.quantity == vi->q)
+			nmbus_out_mem(o, vi->q, vi->qlen);
+		else	/* "power" for an energy per hour */
+			nmbus_out_str(o, v.quantity);
 		nmbus_out_lit(o, "\",\"unit\":\"");
 		nmbus_out_mem(o, nmbus_units[v.unit].name,
 			      nmbus_units[v.unit].len);
@@ -586,6 +589,10 @@ static void json_record(struct nmbus_out *o, const struct nmbus_frame *f,
 			json_kstr(o, "vife_text", v.vife_text);
 		if (v.flags & NMBUS_VF_ERROR_CODE)
 			json_kuint(o, "error_code", v.error_code);
+		if (v.flags & NMBUS_VF_ACTION)
+			json_kuint(o, "action", v.action);
+		if (v.flags & NMBUS_VF_NON_METRIC)
+			json_kstr(o, "unit_system", "non-metric");
 		if (v.flags & (NMBUS_VF_FORWARD | NMBUS_VF_BACKWARD))
 			json_kstr(o, "direction",
 				  v.flags & NMBUS_VF_FORWARD ? "forward" :
@@ -597,7 +604,7 @@ static void json_record(struct nmbus_out *o, const struct nmbus_frame *f,
 			json_kstr(o, "obis", s);
 	}
 	if (ctx->storage) {
-		s = nmbus_record_storage_name(&f->header, r->storage);
+		s = nmbus_frame_storage_name(f, r);
 		if (s)
 			json_kstr(o, "storage_name", s);
 	}

@@ -361,6 +361,7 @@ enum nmbus_unit {
 	NMBUS_UNIT_HZ,		/* Hz */
 	NMBUS_UNIT_DEGREE,	/* ° */
 	NMBUS_UNIT_DBM,		/* dBm */
+	NMBUS_UNIT_BTU,		/* Btu (VIFE 3Dh, CALEC ST II) */
 	NMBUS_UNIT_COUNT
 };
 
@@ -404,12 +405,19 @@ struct nmbus_datetime {
 enum nmbus_value_flag {
 	NMBUS_VF_FORWARD = 1 << 0,	/**< VIFE 3Bh: positive contributions only */
 	NMBUS_VF_BACKWARD = 1 << 1,	/**< VIFE 3Ch: negative contributions only */
-	NMBUS_VF_ERROR_CODE = 1 << 2,	/**< VIFE 00h..1Fh: record error code */
+	NMBUS_VF_ERROR_CODE = 1 << 2,	/**< VIFE 00h..1Fh of a slave: error */
 	NMBUS_VF_MFR_VIFE = 1 << 3,	/**< VIFE 7Fh/FFh: manufacturer VIFEs follow */
 	NMBUS_VF_NEGATIVE_BCD = 1 << 4,	/**< BCD with F top nibble (negative) */
 	NMBUS_VF_UNKNOWN_VIF = 1 << 5,	/**< VIF or VIFE code reserved */
 	/** TEXT @bytes are in reading order: a CI 76h (MSB first) frame. */
 	NMBUS_VF_TEXT_IN_ORDER = 1 << 6,
+	/**
+	 * VIFE 3Dh: the value is in a non-metric unit. @unit is it (Btu, US
+	 * gal) where known, else NMBUS_UNIT_NONE: never the VIF's metric unit.
+	 */
+	NMBUS_VF_NON_METRIC = 1 << 7,
+	/** VIFE 00h..1Fh in a master's frame: the action code in @action. */
+	NMBUS_VF_ACTION = 1 << 8,
 };
 
 /**
@@ -431,6 +439,8 @@ enum nmbus_value_flag {
  * @vife_text: description of the first combinable VIFE, or NULL.
  * @error_code: for NMBUS_VF_ERROR_CODE, the VIFE code (00h..1Fh).
  * @flags: enum nmbus_value_flag bits.
+ * @action: for NMBUS_VF_ACTION, the VIFE code (00h..1Fh): what a master's
+ *	SND_UD asks the slave to do with the record (0Bh: freeze).
  */
 struct nmbus_value {
 	enum nmbus_value_type type;
@@ -445,6 +455,7 @@ struct nmbus_value {
 	const char *vife_text;
 	uint8_t error_code;
 	unsigned int flags;
+	uint8_t action;
 };
 
 /**
@@ -558,7 +569,9 @@ NMBUS_API const char *nmbus_device_name(const struct nmbus_header *header);
  * @storage: the record's storage number
  *
  * For the CALEC ST II: "current" (0), "due day" (1..12), "freeze" (31),
- * "logger" (100..599).
+ * "logger" (100..599). From the header alone 1..12 can only be read as
+ * due days; its service telegram numbers values 1..8 without being a
+ * due-day telegram: nmbus_frame_storage_name() tells them apart.
  *
  * Return: static string, or NULL if the device or number is unknown.
  */
@@ -566,15 +579,37 @@ NMBUS_API const char *nmbus_record_storage_name(const struct nmbus_header *heade
 						uint64_t storage);
 
 /**
+ * nmbus_frame_storage_name() - meaning of a record's storage number
+ * @frame: the decoded frame
+ * @rec: one of its records
+ *
+ * As nmbus_record_storage_name(), but a storage number 1..12 of a CALEC
+ * ST II is a "due day" only in a due-day telegram, one that holds the
+ * due day's date (VIF 6Ch) under that storage number; otherwise (the
+ * service telegram's mean values, deviations and event times) it is an
+ * "index".
+ *
+ * Return: static string, or NULL if the device or number is unknown.
+ */
+NMBUS_API const char *nmbus_frame_storage_name(const struct nmbus_frame *frame,
+					       const struct nmbus_record *rec);
+
+/**
  * nmbus_record_obis() - OBIS code of a record from an Elvaco CMi1020
- * @frame: the frame (its header must be ELV, electricity)
+ * @frame: the frame (its header must be a CMi1020's)
  * @rec: one of its records
  *
  * Uses the CMi1020 OBIS-to-M-Bus table (VIF class, direction VIFE,
  * tariff and subunit) in reverse.
  *
- * Return: static string such as "1.8.0", or NULL if no row matches or the
- * frame is not from a CMi1020.
+ * The CMi1020 is recognised by its header: manufacturer ELV, generation
+ * 01h..09h and medium 00h (what the module sends, its manual 6.7.2.2) or
+ * 02h (electricity).
+ *
+ * Return: static string in the IEC 62056-61 form A-B:C.D.E, such as
+ * "1-0:1.8.0" (the E350's letter groups C and F as 96 and 97: "0-0:96.7.0"
+ * for its C.7.0), or NULL if no row matches or the frame is not from a
+ * CMi1020.
  */
 NMBUS_API const char *nmbus_record_obis(const struct nmbus_frame *frame,
 					const struct nmbus_record *rec);
