@@ -93,6 +93,15 @@ static int64_t get_int(const uint8_t *p, unsigned int n)
 	return (int64_t)v;
 }
 
+static int64_t get_uint(const uint8_t *p, unsigned int n)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = n; i-- > 0;)
+		v = v << 8 | p[i];
+	return (int64_t)v;	/* 64-bit fields keep their top bit as sign */
+}
+
 /*
  * BCD, LSB first. A top nibble of Fh makes the value negative (EN
  * 13757-3 annex B); any other non-decimal nibble is an error marker.
@@ -361,7 +370,13 @@ const struct vif_info *nmbus_value_decode(const struct nmbus_frame *f,
 			v->len = n;
 			break;
 		}
-		set_number(v, get_int(d, n), offset);
+		/*
+		 * Identification, flags and digital I/O are unsigned bit
+		 * fields (type D): the CMi1020's Uint8 disconnector status,
+		 * Uint24 error flags (its manual, table 5).
+		 */
+		set_number(v, vi->kind == VK_ID ? get_uint(d, n) :
+			      get_int(d, n), offset);
 		break;
 	case 0x5:
 		v->type = NMBUS_VALUE_NUMBER;

@@ -670,6 +670,25 @@ TEST(cmi1020_table6_every_row_gets_its_obis_code_and_unit)
 	EXPECT_EQ(67u, ARRAY_SIZE(cmi_table6));
 }
 
+/* Table 5 types its status and flags Uint8, Uint24: bit fields. */
+TEST(cmi1020_status_bytes_are_unsigned)
+{
+	static const uint8_t ud[] = {
+		CMI1020_HDR,
+		0x01, 0xfd, 0x1a, 0x96,			/* disconnector off */
+		0x83, 0x40, 0xfd, 0x17, 0x01, 0x00, 0x80,	/* bits 23, 0 */
+	};
+	struct nmbus_value v;
+	struct decoded d;
+
+	d.len = mkframe(d.buf, 0x08, 0x05, 0x72, ud, sizeof(ud));
+	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 4));
+	ASSERT_EQ(0, nmbus_record_get_value(&d.f, &d.rec[0], &v));
+	EXPECT_EQ(0x96, v.raw);
+	ASSERT_EQ(0, nmbus_record_get_value(&d.f, &d.rec[1], &v));
+	EXPECT_EQ(0x800001, v.raw);
+}
+
 TEST(cmi1020_reactive_power_is_var_not_varh)
 {
 	/* 131.7 FB 82 A2 74: 1234 x 10^(3-2) var (kvarh/h, 10^-2). */

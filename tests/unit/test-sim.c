@@ -630,7 +630,7 @@ TEST(cmi1020_disconnector_control)
 	ASSERT_LT(20, REQ_UD2(1, NOFCB));
 	ASSERT_LT(0, reply_records(&fr, rec, NMBUS_MAX_RECORDS));
 	nmbus_record_get_value(&fr, &rec[0], &v);
-	EXPECT_EQ(0x96, (uint8_t)v.raw);	/* EEPROM off, actual off */
+	EXPECT_EQ(0x96, v.raw);		/* EEPROM off, actual off */
 	/* A heat meter has no disconnector: no ACK. */
 	EXPECT_EQ(0, request(nmbus_build_long(f, sizeof(f), NMBUS_C_SND_UD |
 					      NOFCB, 2, NMBUS_CI_DATA_SEND,
