@@ -279,7 +279,8 @@ static int meter_req_ud2(const struct sim_bus *bus, struct sim_meter *m,
 	} else if (fcv && m->fcb_seen && fcb == m->fcb && m->last_len) {
 		memcpy(out, m->last, m->last_len);
 		return m->last_len;
-	} else if (fcv && m->fcb_seen) {
+	} else if (fcv && m->fcb_seen && m->last_len) {
+		/* The last telegram came through: the next one. */
 		m->telegram = (m->telegram + 1) %
 			      telegram_count(m, meter_rows(m, NULL));
 	}
@@ -560,6 +561,16 @@ static int meter_handle(const struct sim_bus *bus, struct sim_meter *m,
 		ack = true;		/* no alarm data: ACK */
 	} else if (rq->is_long && func == NMBUS_C_SND_UD) {
 		ack = meter_snd_ud(m, rq->ci, rq->data, rq->len, new_baud);
+		/*
+		 * The FCB alternates per exchange with this slave, SND_UD
+		 * and REQ_UD2 alike (EN 13757-2): a REQ_UD2 after a SND_UD
+		 * carries the other FCB and asks for new data.
+		 */
+		if (ack && (rq->c & NMBUS_C_FCV) &&
+		    rq->ci == NMBUS_CI_DATA_SEND) {
+			m->fcb_seen = true;
+			m->fcb = rq->c & NMBUS_C_FCB;
+		}
 	}
 	if (!ack || rq->a == MBUS_ADDR_BROADCAST)
 		return 0;
