@@ -219,6 +219,10 @@ static size_t meter_rows(const struct sim_meter *m,
 
 	if (m->storage && !history_rows(m, &rows, &nrows, &k))
 		return 0;
+	if (!m->storage && m->service && p->service_rows) {
+		rows = p->service_rows;
+		nrows = p->n_service_rows;
+	}
 	for (i = 0; i < nrows && n < SIM_ROWS_MAX; i++) {
 		if (!row_present(m, &rows[i]))
 			continue;
@@ -423,6 +427,7 @@ static bool meter_apply_record(struct sim_meter *m, const struct req_record *r)
 		if (vif != 0x7e && vif != 0x7f)
 			return false;
 		m->storage = r->storage;
+		m->service = vif == 0x7f;
 		m->telegram = 0;
 		m->last_len = 0;
 	}
@@ -469,6 +474,7 @@ static bool meter_snd_ud(struct sim_meter *m, uint8_t ci, const uint8_t *data,
 	if (ci == NMBUS_CI_APP_RESET) {
 		sim_meter_reset(m);
 		m->storage = 0;
+		m->service = false;
 		return true;
 	}
 	if (ci == NMBUS_CI_DATA_SEND)

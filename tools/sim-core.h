@@ -63,6 +63,9 @@ struct sim_profile {
 	const struct sim_row *logger_rows;
 	size_t n_logger_rows;
 	unsigned int loggers;
+	/* The service telegram, selected with VIF 7F (storage 0). */
+	const struct sim_row *service_rows;
+	size_t n_service_rows;
 };
 
 struct sim_meter {
@@ -88,6 +91,7 @@ struct sim_meter {
 	uint8_t access;
 	uint32_t storage;		/* selected by a readout selection */
 	bool frozen;			/* a freeze command was taken */
+	bool service;			/* the service telegram is selected */
 	uint8_t disconnector;		/* Elvaco: status byte (01 FD 1A) */
 	uint8_t last[MBUS_FRAME_MAX];	/* last telegram, for repeats */
 	size_t last_len;

@@ -5,7 +5,8 @@
  * calec    Integra CALEC ST II energy calculator, device versions C0..C9
  *          (seed 000, table 11 "Télégramme standard"), with 12 due-day
  *          telegrams (table 12), 3 of its 500 loggers filled (table 13)
- *          and the freeze telegram, chosen by a readout selection
+ *          the freeze and the service telegram (table 15), chosen by
+ *          a readout selection
  * cmi1020  Elvaco CMi1020 M-Bus module in a Landis+Gyr E350 electricity
  *          meter (seed 004, tables 5 and 6), multi-telegram
  * calmex   Premex CALMEX II heat meter: 300 Bd, wake-up of 20 x 0x55 and
@@ -163,6 +164,36 @@ static const struct sim_row calec_logger_rows[] = {
 	VDAY(CALEC_TEMPS, "\x94\x82\x03\xdf\x39", 2025, 11, 30),
 };
 
+/*
+ * The service telegram (table 15): counters with their residual (real)
+ * registers, the mean values, standard deviations, rises and zero points
+ * of th and tc numbered with storage 1..8, and the times of five events
+ * numbered 1..5; calibration year, pulse value, manufacture date, lot.
+ */
+static const struct sim_row calec_service_rows[] = {
+	VINT(C0 | C1 | C5 | C7 | C9, "\x04\x06", 123456),
+	VREAL(C0 | C1 | C5 | C7 | C9, "\x05\x06", 0.25),
+	VINT(C0 | C5 | C7 | C9, "\x04\x14", 987654),
+	VREAL(C0 | C5 | C7 | C9, "\x05\x14", 0.5),
+	VREAL(CALEC_TEMPS, "\x45\xfd\x3a", 70.1),		/* mean th */
+	VREAL(CALEC_TEMPS, "\x85\x01\xfd\x3a", 45.2),		/* mean tc */
+	VREAL(CALEC_TEMPS, "\xc5\x01\xfd\x3a", 0.3),		/* std th */
+	VREAL(CALEC_TEMPS, "\x85\x02\xfd\x3a", 0.2),		/* std tc */
+	VREAL(CALEC_TEMPS, "\xc5\x02\xfd\x3a", 1.001),	/* rise th */
+	VREAL(CALEC_TEMPS, "\x85\x03\xfd\x3a", 1.002),	/* rise tc */
+	VREAL(CALEC_TEMPS, "\xc5\x03\xfd\x3a", 0.01),		/* zero th */
+	VREAL(CALEC_TEMPS, "\x85\x04\xfd\x3a", 0.02),		/* zero tc */
+	DAY("\x74\x6d", 2025, 3, 1),			/* counter overflow */
+	DAY("\xb4\x01\x6d", 2025, 4, 2),		/* counter reset */
+	DAY("\xf4\x01\x6d", 2025, 5, 3),		/* temperature alarm */
+	DAY("\xb4\x02\x6d", 2025, 6, 4),		/* calibration */
+	DAY("\xf4\x02\x6d", 2025, 7, 5),		/* CRC error */
+	INT("\x02\xfd\x66", 2024),			/* calibration year */
+	VREAL(~(C2 | C3) & 0x3ff, "\x05\x93\x28", 10.0),
+	DAY("\x02\xec\x39", 2024, 5, 15),		/* manufactured */
+	INT("\x8c\x40\x78", 12345678),			/* hardware lot */
+};
+
 /* Table 5 (first telegram, static data), then part of table 6. */
 static const struct sim_row cmi1020_rows[] = {
 	INT("\x01\xfd\x1a", 0x55),			/* disconnector on */
@@ -247,6 +278,8 @@ static const struct sim_profile calec = {
 	.n_due_day_rows = ARRAY_SIZE(calec_due_day_rows), .due_days = 12,
 	.logger_rows = calec_logger_rows,
 	.n_logger_rows = ARRAY_SIZE(calec_logger_rows), .loggers = 3,
+	.service_rows = calec_service_rows,
+	.n_service_rows = ARRAY_SIZE(calec_service_rows),
 };
 
 static const struct sim_profile cmi1020 = {

@@ -340,6 +340,19 @@ TEST_F_TIMEOUT(bus, read_history_walks_the_calec_and_selects_standard, 120)
 	EXPECT_EQ(2, RUN("mbus-read", "--history=all-of-it", self->dev, "3"));
 }
 
+/* CALEC ST II service telegram (table 15): storage 1..8 are indices. */
+TEST_F_TIMEOUT(bus, read_calec_service_telegram_names_indices, 60)
+{
+	ASSERT_EQ(0, RUN("mbus-cmd", self->dev, "3", "select-telegram",
+			 "service")) TH_LOG("%s", self->err);
+	ASSERT_EQ(0, RUN("mbus-read", self->dev, "3")) TH_LOG("%s", self->err);
+	EXPECT_TRUE(HAS(self->out, "{\"storage\":8,")) TH_LOG("%s", self->out);
+	EXPECT_TRUE(HAS(self->out, "\"storage_name\":\"index\""));
+	EXPECT_FALSE(HAS(self->out, "due day"));
+	EXPECT_EQ(0, RUN("mbus-cmd", self->dev, "3", "select-telegram",
+			 "standard"));
+}
+
 TEST_F_TIMEOUT(bus, tools_fail_on_an_absent_meter, 60)
 {
 	EXPECT_EQ(1, RUN("mbus-set-address", "--retries=0", self->dev, "9",

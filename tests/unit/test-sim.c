@@ -607,6 +607,37 @@ TEST(calec_serves_due_day_and_logger_telegrams)
 	EXPECT_EQ(0u, rec[0].storage);
 }
 
+/*
+ * The service telegram (seed 000, table 15, VIF 7F selection) numbers its
+ * values with storage 1..8: indices, not due days.
+ */
+TEST(calec_service_telegram_numbers_its_values)
+{
+	struct nmbus_record rec[NMBUS_MAX_RECORDS];
+	struct nmbus_frame fr;
+	unsigned int indexed = 0;
+
+	setup(4);
+	add("calec", 33333333, 3);
+	ASSERT_EQ(1, SELECT(SERVICE, 0));
+	ASSERT_LT(20, REQ_UD2(3, FCB));
+	ASSERT_LT(10, reply_records(&fr, rec, NMBUS_MAX_RECORDS));
+	for (unsigned int i = 0; i < fr.n_records; i++) {
+		const char *name = nmbus_frame_storage_name(&fr, &rec[i]);
+
+		if (!rec[i].storage)
+			continue;
+		EXPECT_GE(8u, rec[i].storage);
+		EXPECT_STREQ("index", name);
+		indexed++;
+	}
+	EXPECT_EQ(13u, indexed);	/* 8 values, 5 event times */
+	ASSERT_EQ(1, SELECT(STANDARD, 0));
+	ASSERT_LT(20, REQ_UD2(3, FCB));
+	ASSERT_LT(2, reply_records(&fr, rec, NMBUS_MAX_RECORDS));
+	EXPECT_TRUE(all_in_storage(&fr, 0));
+}
+
 /* CMi1020 disconnector control (seed 004, 6.7.8): 01 FD 1A and a byte. */
 TEST(cmi1020_disconnector_control)
 {
