@@ -22,20 +22,56 @@
 #define MBUS_MINORS		256
 #define MBUS_DEFAULT_BAUD	2400
 #define MBUS_DEFAULT_RETRIES	2
-#define MBUS_RXQ_LEN		8	/* frames queued per open file */
+/*
+ * Frames kept for read(), per port and shared by its files: 56 slots of
+ * struct mbus_rx_slot fill one 16 KiB allocation.
+ */
+#define MBUS_RXQ_LEN		56
 
 #define MBUS_NL_RING_LEN	32	/* netlink events queued per port */
+
+/* Bounds of the bus_hold_max_ms module parameter (default 60 s). */
+#define MBUS_HOLD_DEFAULT_MS	60000
+#define MBUS_HOLD_MIN_MS	1000
+#define MBUS_HOLD_MAX_MS	600000
 
 /* A byte on the wire: start bit, 8 data bits, parity, stop bit. */
 #define MBUS_BITS_PER_CHAR	11
 
-/* Frames waiting for read() on one open file; under mbus_port.lock. */
+/* Who a frame kept for read() is for. */
+enum mbus_rx_to {
+	MBUS_RX_TO_ALL,		/* every file open when it came */
+	MBUS_RX_TO_OWNER,	/* the file whose write() it answers */
+	MBUS_RX_TO_NOBODY,	/* that file was closed */
+};
+
+/**
+ * struct mbus_rx_slot - a frame kept for read()
+ * @owner: the file it is for (%MBUS_RX_TO_OWNER); compared, never
+ *	dereferenced.
+ * @unread: files that have still to read it; the ones left when the slot
+ *	is reused are counted in rx_dropped.
+ * @to: &enum mbus_rx_to.
+ * @len: bytes in @data.
+ * @data: the frame.
+ */
+struct mbus_rx_slot {
+	const struct mbus_file *owner;
+	unsigned int unread;
+	u8 to;
+	u16 len;
+	u8 data[MBUS_FRAME_MAX];
+};
+
+/*
+ * The frames for read() of every file of a port, under mbus_port.lock.
+ * Frame number @head goes to slot @head % MBUS_RXQ_LEN; each file reads
+ * on from its own mbus_file.rx_next, so a frame is stored once however
+ * many files are open (the receive path costs the same for 1 and 5000).
+ */
 struct mbus_rxq {
-	unsigned int head;
-	unsigned int count;
-	u32 head_seq;		/* bumped whenever the head frame leaves */
-	u16 len[MBUS_RXQ_LEN];
-	u8 data[MBUS_RXQ_LEN][MBUS_FRAME_MAX];
+	u64 head;
+	struct mbus_rx_slot slot[MBUS_RXQ_LEN];
 };
 
 /**
@@ -44,9 +80,11 @@ struct mbus_rxq {
  * @node: in &mbus_port.files, under &mbus_port.lock.
  * @params: link-layer parameters of this file, under &mbus_port.lock.
  * @addr: the slave this file is bound to, under &mbus_port.lock.
- * @rxq: frames for read(), under &mbus_port.lock.
+ * @rx_next: number of the next frame of &mbus_port.rxq this file looks
+ *	at, under &mbus_port.lock.
  * @read_lock: one read() at a time per file, so a frame is handed out
  *	once and only taken off the queue after it reached user space.
+ *	Never held while sleeping for a frame.
  */
 struct mbus_file {
 	struct mbus_port *port;
@@ -54,7 +92,7 @@ struct mbus_file {
 	struct mutex read_lock;		/* see @read_lock above */
 	struct mbus_params params;
 	struct mbus_addr addr;
-	struct mbus_rxq rxq;
+	u64 rx_next;
 };
 
 /**
@@ -150,10 +188,12 @@ struct mbus_port {
 
 	/*
 	 * Protects everything the receive path touches: @tty, @dead, @baud,
-	 * @parser, @last_rx, @win, @files and the files' queues, @stats,
-	 * @nl_ring; also @defaults.
-	 * Taken in receive_buf (process context, never sleeps); irqsave
-	 * because write_wakeup may run in interrupt context.
+	 * @parser, @last_rx, @win, @files, @nfiles, @rxq and the files'
+	 * rx_next, @stats, @nl_ring; also @defaults.
+	 * Taken in process context only (receive_buf runs from the tty's
+	 * flip work; write_wakeup, the one op that may run in interrupt
+	 * context, never takes it), so plain spin_lock(). Never held while
+	 * sleeping or copying to or from user space.
 	 */
 	spinlock_t lock;
 	struct tty_struct *tty;
@@ -170,6 +210,11 @@ struct mbus_port {
 	u8 tx_buf[MBUS_FRAME_MAX];	/* the request, under @bus_lock */
 	u16 tx_len;
 	struct mbus_bus bus;		/* under @bus_lock */
+	ktime_t hold_end;		/* the holder's bound, under @bus_lock */
+	ktime_t quiet_until;		/* no request before (the window of a
+					 * request sent without awaiting a
+					 * reply), under @bus_lock
+					 */
 	bool bus_stale;			/* set_termios changed the rate: reset
 					 * @bus at the next exchange
 					 */
@@ -180,6 +225,8 @@ struct mbus_port {
 	bool rx_more;			/* more bytes follow in this burst */
 	ktime_t last_rx;
 	struct list_head files;
+	unsigned int nfiles;
+	struct mbus_rxq *rxq;
 	struct mbus_window win;
 
 	/* line, under @lock (read locklessly with READ_ONCE) */
@@ -223,10 +270,12 @@ bool mbus_baud_valid(u32 baud);
 int mbus_params_check(const struct mbus_params *p);
 
 /* mbus_main.c */
+extern unsigned int mbus_hold_max_ms;
 bool mbus_port_dead(struct mbus_port *port);
 void mbus_port_put(struct mbus_port *port);
 struct mbus_port *mbus_port_get(unsigned int minor);
 struct mbus_port *mbus_port_get_next(unsigned int *minor);
+unsigned int mbus_ports_generation(void);
 int mbus_line_set_baud(struct mbus_port *port, u32 baud);
 extern const struct file_operations mbus_fops;
 
@@ -241,10 +290,16 @@ void mbus_nl_event(struct mbus_port *port, u8 cmd, const u8 *data,
 
 /* mbus_rx.c */
 void mbus_rx_flush(struct mbus_port *port);
-void mbus_rxq_put(struct mbus_port *port, struct mbus_rxq *q,
+void mbus_rxq_put(struct mbus_port *port, const struct mbus_file *owner,
 		  const u8 *frame, unsigned int len);
+void mbus_rxq_file_open(struct mbus_port *port, struct mbus_file *mf);
+void mbus_rxq_file_release(struct mbus_port *port, struct mbus_file *mf);
+int mbus_rxq_peek(struct mbus_file *mf, u8 *buf, size_t size, u64 *seq);
+bool mbus_rxq_pending(struct mbus_file *mf);
+void mbus_rxq_pop(struct mbus_file *mf, u64 seq);
 
 /* mbus_tx.c */
+void mbus_hold_begin(struct mbus_port *port);
 u32 mbus_bit_ns(u32 baud);
 int mbus_exchange(struct mbus_port *port, const struct mbus_params *p,
 		  bool reply, struct mbus_result *res);

@@ -128,26 +128,28 @@ static int mbus_nl_put_names(struct sk_buff *skb, struct mbus_port *port)
 	return 0;
 }
 
-/* One GET_PORT message describing @port. */
+/* One GET_PORT message describing @port; @cb for a dump, else NULL. */
 static int mbus_nl_fill_port(struct sk_buff *skb, struct mbus_port *port,
-			     u32 portid, u32 seq, int flags)
+			     u32 portid, u32 seq, int flags,
+			     struct netlink_callback *cb)
 {
 	struct mbus_params params;
 	struct mbus_stats st;
-	unsigned long irqflags;
 	void *hdr;
 	u32 baud;
 
-	spin_lock_irqsave(&port->lock, irqflags);
+	spin_lock(&port->lock);
 	params = port->defaults;
 	st = port->stats;
 	baud = port->baud;
-	spin_unlock_irqrestore(&port->lock, irqflags);
+	spin_unlock(&port->lock);
 
 	hdr = genlmsg_put(skb, portid, seq, &mbus_nl_family, flags,
 			  MBUS_CMD_GET_PORT);
 	if (!hdr)
 		return -EMSGSIZE;
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
 	if (mbus_nl_put_names(skb, port) ||
 	    nla_put_u32(skb, MBUS_ATTR_BAUD, baud) ||
 	    mbus_nl_put_params(skb, &params) ||
@@ -222,7 +224,8 @@ static int mbus_nl_get_port_doit(struct sk_buff *skb, struct genl_info *info)
 		mbus_port_put(port);
 		return -ENOMEM;
 	}
-	err = mbus_nl_fill_port(msg, port, info->snd_portid, info->snd_seq, 0);
+	err = mbus_nl_fill_port(msg, port, info->snd_portid, info->snd_seq, 0,
+				NULL);
 	mbus_port_put(port);
 	if (err) {
 		nlmsg_free(msg);
@@ -231,7 +234,10 @@ static int mbus_nl_get_port_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-/* The dump resumes at the minor in cb->args[0]. */
+/*
+ * The dump resumes at the minor in cb->args[0]. Ports that came or went
+ * between two parts mark the messages NLM_F_DUMP_INTR (cb->seq).
+ */
 static int mbus_nl_get_port_dumpit(struct sk_buff *skb,
 				   struct netlink_callback *cb)
 {
@@ -239,6 +245,7 @@ static int mbus_nl_get_port_dumpit(struct sk_buff *skb,
 	struct mbus_port *port;
 	int err;
 
+	cb->seq = mbus_ports_generation();
 	while ((port = mbus_port_get_next(&minor))) {
 		if (!net_eq(port->net, sock_net(cb->skb->sk))) {
 			mbus_port_put(port);
@@ -246,7 +253,7 @@ static int mbus_nl_get_port_dumpit(struct sk_buff *skb,
 			continue;
 		}
 		err = mbus_nl_fill_port(skb, port, NETLINK_CB(cb->skb).portid,
-					cb->nlh->nlmsg_seq, NLM_F_MULTI);
+					cb->nlh->nlmsg_seq, NLM_F_MULTI, cb);
 		mbus_port_put(port);
 		if (err)
 			break;
@@ -274,13 +281,17 @@ static void mbus_nl_get_params(struct nlattr **tb, struct mbus_params *p)
 		p->flags = nla_get_u32(tb[MBUS_ATTR_FLAGS]);
 }
 
-/* As MBUS_IOC_SET_BAUD: waits for the bus to be idle. */
+/*
+ * As MBUS_IOC_SET_BAUD, but never waits for the bus: a genetlink handler
+ * runs with the family table's cb_lock held for reading (a family
+ * registering anywhere waits for it). A bus in use gives -EBUSY.
+ */
 static int mbus_nl_set_baud(struct mbus_port *port, u32 baud)
 {
 	int err;
 
-	if (mutex_lock_interruptible(&port->bus_lock))
-		return -EINTR;
+	if (!mutex_trylock(&port->bus_lock))
+		return -EBUSY;
 	if (mbus_port_dead(port))
 		err = -ENODEV;
 	else
@@ -290,15 +301,14 @@ static int mbus_nl_set_baud(struct mbus_port *port, u32 baud)
 }
 
 /*
- * SET_PORT runs without genl_mutex (parallel_ops): a baud change may wait
- * for a long exchange. Checks everything before changing anything.
+ * SET_PORT runs without genl_mutex (parallel_ops) and never sleeps on the
+ * bus. Checks everything before changing anything.
  */
 static int mbus_nl_set_port_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **tb = info->attrs;
 	struct mbus_params p;
 	struct mbus_port *port;
-	unsigned long flags;
 	u32 baud = 0;
 	int err;
 
@@ -306,9 +316,9 @@ static int mbus_nl_set_port_doit(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(port))
 		return PTR_ERR(port);
 
-	spin_lock_irqsave(&port->lock, flags);
+	spin_lock(&port->lock);
 	p = port->defaults;
-	spin_unlock_irqrestore(&port->lock, flags);
+	spin_unlock(&port->lock);
 	mbus_nl_get_params(tb, &p);
 	/* Each member is checked alone, so a racing SET cannot undo this. */
 	err = mbus_params_check(&p);
@@ -325,12 +335,15 @@ static int mbus_nl_set_port_doit(struct sk_buff *skb, struct genl_info *info)
 			goto out;
 		}
 		err = mbus_nl_set_baud(port, baud);
+		if (err == -EBUSY)
+			NL_SET_ERR_MSG(info->extack,
+				       "bus in use, try again");
 		if (err)
 			goto out;
 	}
-	spin_lock_irqsave(&port->lock, flags);
+	spin_lock(&port->lock);
 	mbus_nl_get_params(tb, &port->defaults);
-	spin_unlock_irqrestore(&port->lock, flags);
+	spin_unlock(&port->lock);
 out:
 	mbus_port_put(port);
 	return err;
@@ -422,23 +435,22 @@ static void mbus_nl_drain(struct mbus_port *port)
 {
 	struct mbus_nl_ring *r = &port->nl_ring;
 	struct mbus_nl_event ev;
-	unsigned long flags;
 
 	for (;;) {
-		spin_lock_irqsave(&port->lock, flags);
+		spin_lock(&port->lock);
 		if (!r->count) {
-			spin_unlock_irqrestore(&port->lock, flags);
+			spin_unlock(&port->lock);
 			return;
 		}
 		ev = r->ev[r->head];
 		r->head = (r->head + 1) % MBUS_NL_RING_LEN;
 		r->count--;
-		spin_unlock_irqrestore(&port->lock, flags);
+		spin_unlock(&port->lock);
 
 		if (mbus_nl_send(port, &ev)) {
-			spin_lock_irqsave(&port->lock, flags);
+			spin_lock(&port->lock);
 			port->stats.events_dropped++;
-			spin_unlock_irqrestore(&port->lock, flags);
+			spin_unlock(&port->lock);
 		}
 	}
 }

@@ -13,34 +13,172 @@
 #include "compat.h"
 #include "mbus.h"
 
-/* Queue a frame for read(); a full queue loses its oldest (counted). */
-void mbus_rxq_put(struct mbus_port *port, struct mbus_rxq *q,
+/* Number of the oldest frame still in the ring. */
+static u64 mbus_rxq_tail(const struct mbus_rxq *q)
+{
+	return q->head > MBUS_RXQ_LEN ? q->head - MBUS_RXQ_LEN : 0;
+}
+
+/**
+ * mbus_rxq_put() - keep a frame for read()
+ * @port: the port; the caller holds @port->lock
+ * @owner: the file whose write() the frame answers, or NULL for a frame
+ *	for every open file
+ * @frame: the frame
+ * @len: its length
+ *
+ * Stored once whatever the number of files. The slot it takes may hold
+ * the oldest frame still unread by some files: each of them counts one in
+ * rx_dropped.
+ */
+void mbus_rxq_put(struct mbus_port *port, const struct mbus_file *owner,
 		  const u8 *frame, unsigned int len)
 {
-	unsigned int slot;
+	struct mbus_rxq *q = port->rxq;
+	struct mbus_rx_slot *slot = &q->slot[q->head % MBUS_RXQ_LEN];
 
 	lockdep_assert_held(&port->lock);
-	if (q->count == MBUS_RXQ_LEN) {
-		q->head = (q->head + 1) % MBUS_RXQ_LEN;
-		q->count--;
-		q->head_seq++;
-		port->stats.rx_dropped++;
+	if (!owner && !port->nfiles)
+		return;
+	port->stats.rx_dropped += slot->unread;
+	slot->owner = owner;
+	slot->to = owner ? MBUS_RX_TO_OWNER : MBUS_RX_TO_ALL;
+	slot->unread = owner ? 1 : port->nfiles;
+	slot->len = len;
+	memcpy(slot->data, frame, len);
+	q->head++;
+}
+
+/* Whether the slot is one @mf reads. */
+static bool mbus_rxq_for(const struct mbus_rx_slot *slot,
+			 const struct mbus_file *mf)
+{
+	return slot->to == MBUS_RX_TO_ALL ||
+	       (slot->to == MBUS_RX_TO_OWNER && slot->owner == mf);
+}
+
+/*
+ * The next frame @mf reads, moving mf->rx_next past frames that are not
+ * for it; NULL if there is none.
+ */
+static struct mbus_rx_slot *mbus_rxq_next(struct mbus_port *port,
+					  struct mbus_file *mf)
+{
+	struct mbus_rxq *q = port->rxq;
+	struct mbus_rx_slot *slot;
+
+	lockdep_assert_held(&port->lock);
+	/* Frames that went meanwhile were counted when their slot was reused. */
+	if (mf->rx_next < mbus_rxq_tail(q))
+		mf->rx_next = mbus_rxq_tail(q);
+	for (; mf->rx_next < q->head; mf->rx_next++) {
+		slot = &q->slot[mf->rx_next % MBUS_RXQ_LEN];
+		if (mbus_rxq_for(slot, mf))
+			return slot;
 	}
-	slot = (q->head + q->count) % MBUS_RXQ_LEN;
-	memcpy(q->data[slot], frame, len);
-	q->len[slot] = len;
-	q->count++;
+	return NULL;
+}
+
+/**
+ * mbus_rxq_file_open() - a new file reads the frames that come from now on
+ * @port: the port; the caller holds @port->lock
+ * @mf: the file, being added to @port->files
+ */
+void mbus_rxq_file_open(struct mbus_port *port, struct mbus_file *mf)
+{
+	lockdep_assert_held(&port->lock);
+	mf->rx_next = port->rxq->head;
+	port->nfiles++;
+}
+
+/**
+ * mbus_rxq_file_release() - a file closes: it reads nothing more
+ * @port: the port; the caller holds @port->lock
+ * @mf: the file, being removed from @port->files
+ */
+void mbus_rxq_file_release(struct mbus_port *port, struct mbus_file *mf)
+{
+	struct mbus_rx_slot *slot;
+
+	lockdep_assert_held(&port->lock);
+	while ((slot = mbus_rxq_next(port, mf))) {
+		slot->unread--;
+		if (slot->to == MBUS_RX_TO_OWNER)
+			slot->to = MBUS_RX_TO_NOBODY;
+		mf->rx_next++;
+	}
+	port->nfiles--;
+}
+
+/**
+ * mbus_rxq_peek() - copy the next frame for @mf, leaving it queued
+ * @mf: the file; the caller holds its read_lock
+ * @buf: where the frame goes
+ * @size: room in @buf
+ * @seq: set to the frame's number, for mbus_rxq_pop()
+ *
+ * Return: the frame's length; -EAGAIN if there is none, -ENODEV if there
+ * is none and the port is gone, -EMSGSIZE if it does not fit.
+ */
+int mbus_rxq_peek(struct mbus_file *mf, u8 *buf, size_t size, u64 *seq)
+{
+	struct mbus_port *port = mf->port;
+	struct mbus_rx_slot *slot;
+	int len;
+
+	spin_lock(&port->lock);
+	slot = mbus_rxq_next(port, mf);
+	if (!slot) {
+		len = port->dead ? -ENODEV : -EAGAIN;
+	} else if (slot->len > size) {
+		len = -EMSGSIZE;
+	} else {
+		len = slot->len;
+		memcpy(buf, slot->data, len);
+		*seq = mf->rx_next;
+	}
+	spin_unlock(&port->lock);
+	return len;
+}
+
+/**
+ * mbus_rxq_pop() - the frame peeked as @seq reached user space
+ * @mf: the file; the caller holds its read_lock
+ * @seq: from mbus_rxq_peek()
+ */
+void mbus_rxq_pop(struct mbus_file *mf, u64 seq)
+{
+	struct mbus_port *port = mf->port;
+	struct mbus_rxq *q = port->rxq;
+
+	spin_lock(&port->lock);
+	if (seq >= mbus_rxq_tail(q))
+		q->slot[seq % MBUS_RXQ_LEN].unread--;
+	else
+		/* Reused while it was copied out, and counted: it was read. */
+		port->stats.rx_dropped--;
+	mf->rx_next = seq + 1;
+	spin_unlock(&port->lock);
+}
+
+/* Whether a frame waits for read() on @mf. */
+bool mbus_rxq_pending(struct mbus_file *mf)
+{
+	struct mbus_port *port = mf->port;
+	bool ret;
+
+	spin_lock(&port->lock);
+	ret = mbus_rxq_next(port, mf);
+	spin_unlock(&port->lock);
+	return ret;
 }
 
 static void mbus_rx_broadcast(struct mbus_port *port, const u8 *frame,
 			      unsigned int len)
 {
-	struct mbus_file *mf;
-
 	lockdep_assert_held(&port->lock);
 	/* Frames on the bus that no exchange waited for: every open file. */
-	list_for_each_entry(mf, &port->files, node)
-		mbus_rxq_put(port, &mf->rxq, frame, len);
+	mbus_rxq_put(port, NULL, frame, len);
 }
 
 /* A frame identical to the request just sent can only be its echo. */
@@ -269,12 +407,11 @@ void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
 		  size_t count)
 {
 	struct mbus_port *port = tty->disc_data;
-	unsigned long flags;
 	ktime_t now = ktime_get();
 	u32 char_ns, line_err = 0;
 	size_t i;
 
-	spin_lock_irqsave(&port->lock, flags);
+	spin_lock(&port->lock);
 	/*
 	 * Outside an exchange nobody watches the inter-character timeout:
 	 * apply it when the next bytes come, so a stalled partial frame
@@ -298,7 +435,7 @@ void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
 	port->last_rx = now;
 	if (port->win.open)
 		port->win.seq++;
-	spin_unlock_irqrestore(&port->lock, flags);
+	spin_unlock(&port->lock);
 
 	wake_up_interruptible(&port->wait);
 }

@@ -105,6 +105,13 @@ static int attach(const char *tty, int ldisc, __u32 baud, int *index)
 		goto err_detach;
 	}
 	*index = n;
+	/*
+	 * Nobody else may open the tty now (root aside): a dialout user
+	 * could otherwise stty it or detach N_MBUS under everyone.
+	 */
+	if (ioctl(fd, TIOCEXCL))
+		fprintf(stderr, "%s: %s: TIOCEXCL: %s\n", prog, tty,
+			strerror(errno));
 	if (baud != 2400) {
 		snprintf(dev, sizeof(dev), "/dev/mbus%u", n);
 		mfd = open(dev, O_RDWR | O_CLOEXEC);
@@ -120,6 +127,7 @@ static int attach(const char *tty, int ldisc, __u32 baud, int *index)
 	return fd;
 err_detach:
 	/* Leave the tty as it was found. */
+	ioctl(fd, TIOCNXCL);
 	if (ioctl(fd, TIOCSETD, &ntty))
 		fprintf(stderr, "%s: %s: cannot detach: %s\n", prog, tty,
 			strerror(errno));
@@ -150,6 +158,7 @@ static int hold(int fd)
 		if (ioctl(fd, MBUS_IOC_GET_INDEX, &n))
 			return 0;
 	}
+	ioctl(fd, TIOCNXCL);
 	if (ioctl(fd, TIOCSETD, &ldisc)) {
 		fprintf(stderr, "%s: cannot detach: %s\n", prog,
 			strerror(errno));
