@@ -262,11 +262,21 @@ TEST_F_TIMEOUT(search, finds_50_random_meters, 300)
 	EXPECT_TRUE(found_distinct(_metadata, self->out, 50));
 }
 
+/*
+ * The longest bus (close to two minutes per variant) runs where
+ * nmbus_large=0 is not on the kernel command line: tests/run-check gives it
+ * to every kernel but the newest and to the debug lane, since the search
+ * is user space and the kernel path per exchange is the same as on the
+ * 50-meter bus.
+ */
 TEST_F_TIMEOUT(search, finds_250_random_meters, 900)
 {
 	static const char *const meters[] = {
 		"--seed", "4", "--equal-ids", "0", "--random", "250", NULL };
+	const char *large = getenv("nmbus_large");
 
+	if (large && !strcmp(large, "0"))
+		SKIP(return, "nmbus_large=0: the 250-meter bus runs in another lane");
 	ASSERT_TRUE(bus_start(self, variant, meters));
 	EXPECT_EQ(0, bus_search(self, variant, "250 random meters"));
 	EXPECT_TRUE(found_distinct(_metadata, self->out, 250));
