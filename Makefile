@@ -38,8 +38,8 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(NMBUS_CPPFLAGS) $(NMBUS_CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
 
-.PHONY: all module lib tools deps check demo bench fuzz clean unit ksft \
-	ksft-debug \
+.PHONY: all module lib tools gateway deps check demo bench fuzz clean unit \
+	ksft ksft-debug \
 	static-checks install
 
 all: module lib tools
@@ -49,6 +49,7 @@ all: module lib tools
 
 include lib/lib.mk
 include tools/tools.mk
+include gateway/gateway.mk
 include tests/tests.mk
 include install.mk
 
