@@ -42,7 +42,7 @@ $(O)/%.o: %.c
 	ksft ksft-debug \
 	static-checks install
 
-all: module lib tools
+all: module lib tools gateway
 
 # Keep objects that only serve as steps to a program.
 .SECONDARY:

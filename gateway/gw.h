@@ -205,7 +205,7 @@ struct gw_value {
 
 struct gw_reading {
 	bool ok;
-	char error[96];
+	char error[400];
 	struct nmbus_header header;
 	bool has_header;
 	struct gw_value values[GW_VALUES_MAX];
@@ -229,6 +229,112 @@ int gw_reading_add_telegram(struct gw_reading *r,
 /* The state message of a reading (allocated). */
 char *gw_reading_json(const struct gw_reading *r, const struct gw_meter_cfg *m,
 		      const char *secaddr);
+
+/* ---- runtime: bus threads, outbox, MQTT ------------------------------ */
+
+enum gw_msg_kind {
+	GW_MSG_NORMAL,		/* queued while the broker is away */
+	GW_MSG_DISCOVERY,	/* kept, sent again on every connect */
+	GW_MSG_SCAN_DONE,	/* a scan result; also published */
+};
+
+struct gw_msg {
+	struct gw_msg *next;
+	enum gw_msg_kind kind;
+	char *topic;
+	char *payload;
+	bool retain;
+	int mid;		/* MQTT message id while in flight, else 0 */
+	bool done;
+};
+
+/* Messages from the bus threads to the main thread (an eventfd wakes it). */
+struct gw_outbox {
+	pthread_mutex_t lock;		/* protects head and tail */
+	struct gw_msg *head, *tail;
+	int efd;
+};
+
+void gw_msg_free(struct gw_msg *m);
+/* Queue a message; takes @topic and @payload (allocated), NULL = no memory. */
+void gw_outbox_push(struct gw_outbox *o, enum gw_msg_kind kind, char *topic,
+		    char *payload, bool retain);
+struct gw_msg *gw_outbox_take(struct gw_outbox *o);
+
+/* What the scheduler knows of one meter. */
+struct gw_meter_rt {
+	struct gw_meter_cfg cfg;
+	uint64_t next_due_us;		/* CLOCK_MONOTONIC */
+	uint64_t last_start_us;		/* 0: never read */
+	uint64_t last_bus_us;		/* bus time of the last readout */
+	unsigned int fails;		/* consecutive failed readouts */
+	unsigned int learned_baud;	/* baud = auto: the rate that answered */
+	bool online;
+	bool discovered;
+	bool read_now;			/* command/read asked for it */
+	char secaddr[NMBUS_SECADDR_STRLEN + 1];
+	char manufacturer[4];
+	char model[48];
+	uint8_t medium;
+	uint64_t reads, failures, late;
+	uint64_t max_late_us;
+};
+
+struct gw_ctx;
+
+struct gw_bus_rt {
+	struct gw_bus_cfg cfg;
+	struct gw_ctx *gw;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;		/* protects everything below */
+	pthread_cond_t cond;		/* signalled on stop, reload, commands */
+	struct gw_meter_rt *meters;
+	unsigned int n_meters;
+	struct gw_meter_cfg *pending;	/* new meter list (SIGHUP) */
+	unsigned int n_pending;
+	bool reload;
+	bool stop;
+	bool scan;
+	/* figures for bridge/info */
+	bool port_ok;
+	char port_error[96];
+	double load;			/* bus time needed / time, estimate */
+	uint64_t cycle_us;		/* bus time of one read of every meter */
+	uint64_t reads, failures, late;
+	uint64_t max_late_us;
+	/* bus thread only */
+	struct nmbus_dev *dev;
+	unsigned int bus_baud;
+	uint64_t next_open_us, open_backoff_us;
+	uint64_t next_stats_us;
+};
+
+struct gw_ctx {
+	struct gw_config *cfg;
+	struct gw_outbox out;
+	struct gw_bus_rt *buses;
+	unsigned int n_buses;
+	bool state_dir_ok;
+};
+
+/* bus.c */
+int gw_bus_start(struct gw_bus_rt *b, struct gw_ctx *gw,
+		 const struct gw_bus_cfg *cfg);
+/* Hand the bus its meters of @cfg (start, SIGHUP). */
+void gw_bus_set_meters(struct gw_bus_rt *b, const struct gw_config *cfg);
+void gw_bus_stop(struct gw_bus_rt *b);
+/* command/read: "all", "METER" or "BUS/METER"; true if a meter matched. */
+bool gw_bus_read_now(struct gw_bus_rt *b, const char *what);
+void gw_bus_scan(struct gw_bus_rt *b);
+/* The bus's part of bridge/info. */
+void gw_bus_info(struct gw_bus_rt *b, struct gw_buf *out);
+uint64_t gw_now_us(void);
+extern volatile int gw_stopping;
+
+/* ha.c: discovery messages of a meter's first good reading. */
+void gw_ha_discovery(struct gw_ctx *gw, const struct gw_meter_rt *m,
+		     const struct gw_reading *r);
 
 /* ---- logging ----------------------------------------------------------- */
 
