@@ -22,3 +22,27 @@ $(O)/tests/unit/test-gateway: $(O)/tests/unit/test-gateway.o $(GW_CORE_OBJS) \
 		$(LIB_A)
 	$(CC) $(NMBUS_LDFLAGS) -o $@ $(filter-out $(LIB_A),$^) $(LIB_A) \
 		-linih -lpthread -lm
+
+# make install-gateway: the daemon, its unit and an example configuration
+# (not part of "make install": it needs libinih, libmosquitto, libsystemd).
+SBINDIR ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+
+$(O)/mbus-gatewayd.service: packaging/mbus-gatewayd.service FORCE
+	@mkdir -p $(dir $@)
+	sed -e 's|/usr/sbin/mbus-gatewayd|$(SBINDIR)/mbus-gatewayd|' $< > $@
+
+.PHONY: install-gateway uninstall-gateway
+install-gateway: $(GW_BIN) $(O)/mbus-gatewayd.service
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/mbus-gatewayd/meters.d
+	$(INSTALL) -m 0755 $(GW_BIN) $(DESTDIR)$(SBINDIR)/mbus-gatewayd
+	$(INSTALL) -m 0644 $(O)/mbus-gatewayd.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/mbus-gatewayd.service
+	$(INSTALL) -m 0644 packaging/gatewayd.conf \
+		$(DESTDIR)$(SYSCONFDIR)/mbus-gatewayd/gatewayd.conf
+
+uninstall-gateway:
+	rm -f $(DESTDIR)$(SBINDIR)/mbus-gatewayd \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/mbus-gatewayd.service \
+		$(DESTDIR)$(SYSCONFDIR)/mbus-gatewayd/gatewayd.conf

@@ -333,6 +333,25 @@ static bool passes_filter(const struct gw_meter_cfg *m, const char *qkey,
 	return false;
 }
 
+/*
+ * A 32-bit real (DIF data field 5) as the tools print it: 7 to 9
+ * significant digits, the first that give the float back, then scaled
+ * by the VIF's power of ten (not the double's 17 digits of binary noise).
+ */
+static double real_as_printed(double number, int exponent)
+{
+	double scale = pow(10, exponent);
+	float f = (float)(number / scale);
+	char buf[40];
+
+	for (int p = 7; p <= 9; p++) {
+		snprintf(buf, sizeof(buf), "%.*g", p, (double)f);
+		if ((float)strtod(buf, NULL) == f)
+			break;
+	}
+	return strtod(buf, NULL) * scale;
+}
+
 static bool key_taken(const struct gw_reading *r, const char *key)
 {
 	for (unsigned int i = 0; i < r->n_values; i++)
@@ -373,6 +392,9 @@ static void add_value(struct gw_reading *r, const struct gw_meter_cfg *m,
 	gv->storage = rec->storage;
 	gv->numeric = v.type == NMBUS_VALUE_NUMBER && isfinite(v.number);
 	gv->number = v.number;
+	if (gv->numeric && rec->kind == NMBUS_RECORD_DATA &&
+	    (rec->dif & 0x0f) == 0x05)
+		gv->number = real_as_printed(v.number, v.exponent);
 	if (!gv->numeric)
 		format_text_value(&v, gv->text, sizeof(gv->text));
 	snprintf(gv->unit, sizeof(gv->unit), "%s", nmbus_unit_name(v.unit));

@@ -258,6 +258,30 @@ TEST(filter_keeps_the_quantities_named)
 	free(r);
 }
 
+TEST(reals_are_published_as_the_tools_print_them)
+{
+	static const uint8_t rec[] = {
+		0x05, 0x2b, 0x29, 0x52, 0x1a, 0x46,		/* power 9876.54 W (float) */
+		0x05, 0x13, 0x29, 0x52, 0x1a, 0x46,		/* volume 9.87654 m3 (float, 1e-3) */
+	};
+	struct gw_meter_cfg m = { .name = "m1", .bus = "b" };
+	struct gw_reading *r = calloc(1, sizeof(*r));
+	uint8_t f[300];
+	size_t n = rsp_ud(f, rec, sizeof(rec), 0x02);
+	char *json;
+
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, gw_reading_add_telegram(r, &m, f, n));
+	json = gw_reading_json(r, &m, "");
+	ASSERT_NE(NULL, json);
+	EXPECT_NE(NULL, strstr(json, "\"values\":{\"power_w\":9876.54,\"volume_m3\":9.87654}"));
+	/* the same digits as the telegram's JSON */
+	EXPECT_NE(NULL, strstr(json, "\"value\":9876.54,"));
+	free(json);
+	gw_buf_free(&r->telegrams);
+	free(r);
+}
+
 /* ---- configuration ---------------------------------------------------------- */
 
 TEST(a_good_configuration_loads)
