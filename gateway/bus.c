@@ -36,7 +36,7 @@
 #define OPEN_BACKOFF_MAX_US	60000000ull
 #define BACKOFF_MAX_SHIFT	6
 
-volatile int gw_stopping;
+atomic_int gw_stopping;
 
 uint64_t gw_now_us(void)
 {

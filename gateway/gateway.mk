@@ -17,11 +17,12 @@ $(GW_BIN): $(GW_OBJS) $(TOOL_LIB)
 
 gateway: $(GW_BIN)
 
-# Host unit tests of the configuration parser and the value keys.
+# Host unit tests of the configuration parser, the value keys and the
+# MQTT queue (its bus.c for the outbox and message helpers).
 $(O)/tests/unit/test-gateway: $(O)/tests/unit/test-gateway.o $(GW_CORE_OBJS) \
-		$(LIB_A)
+		$(O)/gateway/mqtt.o $(O)/gateway/bus.o $(O)/gateway/ha.o $(LIB_A)
 	$(CC) $(NMBUS_LDFLAGS) -o $@ $(filter-out $(LIB_A),$^) $(LIB_A) \
-		-linih -lpthread -lm
+		$(GW_LIBS)
 
 # make install-gateway: the daemon, its unit and an example configuration
 # (not part of "make install": it needs libinih, libmosquitto, libsystemd).

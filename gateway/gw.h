@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include <nmbus.h>
 
@@ -330,7 +331,7 @@ void gw_bus_scan(struct gw_bus_rt *b);
 /* The bus's part of bridge/info. */
 void gw_bus_info(struct gw_bus_rt *b, struct gw_buf *out);
 uint64_t gw_now_us(void);
-extern volatile int gw_stopping;
+extern atomic_int gw_stopping;	/* set by the main thread on SIGTERM */
 
 /* ha.c: discovery messages of a meter's first good reading. */
 void gw_ha_discovery(struct gw_ctx *gw, const struct gw_meter_rt *m,

@@ -16,6 +16,7 @@
 #include "kselftest_harness.h"
 
 #include "../../gateway/gw.h"
+#include "../../gateway/mqtt.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -280,6 +281,49 @@ TEST(reals_are_published_as_the_tools_print_them)
 	free(json);
 	gw_buf_free(&r->telegrams);
 	free(r);
+}
+
+/* ---- the queue while the broker is away ------------------------------------- */
+
+static struct gw_msg *msg(int i)
+{
+	struct gw_msg *m = calloc(1, sizeof(*m));
+	char t[32];
+
+	snprintf(t, sizeof(t), "nmbus/b/m%d/state", i);
+	m->topic = strdup(t);
+	m->payload = strdup("{}");
+	return m;
+}
+
+TEST(a_full_queue_drops_the_oldest_and_counts)
+{
+	static const struct gw_mqtt_cfg cfg = { .queue = 3, .qos = 1 };
+	struct gw_mqtt q = { .cfg = &cfg, .cap = 3 };
+
+	q.ring = calloc(q.cap, sizeof(*q.ring));
+	ASSERT_NE(NULL, q.ring);
+	for (int i = 1; i <= 5; i++)
+		gw_mqtt_enqueue(&q, msg(i));
+	EXPECT_EQ(3u, q.len);
+	EXPECT_EQ(2u, q.dropped);
+	/* the newest three, oldest first */
+	for (size_t i = 0; i < q.len; i++) {
+		char t[32];
+
+		snprintf(t, sizeof(t), "nmbus/b/m%zu/state", i + 3);
+		EXPECT_STREQ(t, q.ring[(q.head + i) % q.cap]->topic);
+	}
+	/* not connected: nothing leaves the queue */
+	gw_mqtt_flush(&q);
+	EXPECT_EQ(3u, q.len);
+	EXPECT_EQ(0u, q.sent);
+	while (q.len) {
+		gw_msg_free(q.ring[q.head]);
+		q.head = (q.head + 1) % q.cap;
+		q.len--;
+	}
+	free(q.ring);
 }
 
 /* ---- configuration ---------------------------------------------------------- */
