@@ -71,3 +71,9 @@ $(O)/examples/%: Documentation/examples/%.c $(LIB_A)
 	$(CC) -std=c11 -Wall -Wextra -Werror $(SAN_FLAGS) -Ilib/include \
 		-Iuapi -o $@ $< $(LIB_A) -lm
 unit: $(EXAMPLES)
+
+# mbus-attach --tcp on the host: the telnet codec, and the relay on a pty
+# pair with a fake converter on loopback.
+$(O)/tests/unit/test-rfc2217: $(O)/tools/rfc2217.o
+$(O)/tests/unit/test-relay: $(O)/tools/attach-tcp.o $(O)/tools/rfc2217.o \
+	$(O)/tools/attach-resolve.o

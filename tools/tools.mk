@@ -57,3 +57,14 @@ tools: $(TOOL_BINS)
 SIM_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tools/sim-*.c))
 $(O)/tools/mbus-sim $(O)/static/tools/mbus-sim: $(SIM_OBJS)
 $(O)/tools/mbus-sim: $(TOOL_PRIVATE_mbus-sim)
+
+# mbus-attach --tcp: the relay and its telnet/RFC 2217 codec. The static
+# copy (for the QEMU guest) resolves numeric addresses only: glibc's
+# getaddrinfo() would need the shared NSS libraries there.
+ATTACH_OBJS := $(O)/tools/attach-tcp.o $(O)/tools/rfc2217.o
+$(O)/tools/mbus-attach: $(ATTACH_OBJS) $(O)/tools/attach-resolve.o
+$(O)/static/tools/mbus-attach: $(ATTACH_OBJS) $(O)/static/attach-resolve.o
+$(O)/static/attach-resolve.o: tools/attach-resolve.c
+	@mkdir -p $(dir $@)
+	$(CC) $(NMBUS_CPPFLAGS) $(NMBUS_CFLAGS) $(CPPFLAGS) -DNMBUS_STATIC_RESOLVE \
+		-MMD -MP -c -o $@ $<
