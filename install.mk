@@ -2,7 +2,7 @@
 #
 # make install: libnmbus (shared, static, pkg-config), the headers
 # <nmbus.h> and <linux/mbus.h>, the tools, their man pages, the udev rule,
-# the systemd template unit and the modprobe options example.
+# the systemd template units and the modprobe options example.
 #
 #   make install                          everything under PREFIX=/usr/local
 #   make install DESTDIR=/tmp/stage       staged (packaging)
@@ -46,7 +46,9 @@ $(O)/libnmbus.pc: lib/libnmbus.pc.in FORCE
 	    -e 's|@includedir@|$(call pc_rel,$(INCLUDEDIR))|' \
 	    -e 's|@version@|$(VERSION)|' $< > $@
 
-$(O)/mbus-attach@.service: packaging/mbus-attach@.service FORCE
+UNITS := mbus-attach@.service mbus-attach-tcp@.service
+
+$(addprefix $(O)/,$(UNITS)): $(O)/%: packaging/% FORCE
 	@mkdir -p $(dir $@)
 	sed -e 's|/usr/bin/mbus-attach|$(BINDIR)/mbus-attach|' $< > $@
 
@@ -77,12 +79,12 @@ install-man:
 	$(foreach m,$(MAN_PAGES),$(INSTALL) -D -m 0644 $(m) \
 		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) &&) true
 
-install-system: $(O)/mbus-attach@.service
+install-system: $(addprefix $(O)/,$(UNITS))
 	$(INSTALL) -d $(DESTDIR)$(UDEVDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
 		$(DESTDIR)$(MODPROBEDIR)
 	$(INSTALL) -m 0644 packaging/60-n-mbus.rules $(DESTDIR)$(UDEVDIR)/60-n-mbus.rules
-	$(INSTALL) -m 0644 $(O)/mbus-attach@.service \
-		$(DESTDIR)$(SYSTEMDUNITDIR)/mbus-attach@.service
+	$(foreach u,$(UNITS),$(INSTALL) -m 0644 $(O)/$(u) \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/$(u) &&) true
 	$(INSTALL) -m 0644 packaging/n_mbus.conf $(DESTDIR)$(MODPROBEDIR)/n_mbus.conf
 
 # Every file the targets above install, and nothing else: directories stay
@@ -94,7 +96,7 @@ INSTALLED_FILES := \
 	$(INCLUDEDIR)/nmbus.h $(INCLUDEDIR)/linux/mbus.h \
 	$(addprefix $(BINDIR)/,$(TOOLS)) \
 	$(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
-	$(UDEVDIR)/60-n-mbus.rules $(SYSTEMDUNITDIR)/mbus-attach@.service \
+	$(UDEVDIR)/60-n-mbus.rules $(addprefix $(SYSTEMDUNITDIR)/,$(UNITS)) \
 	$(MODPROBEDIR)/n_mbus.conf
 
 uninstall:
