@@ -569,11 +569,11 @@ static void tn_on_option(struct tcp_relay *r, uint8_t verb, uint8_t opt)
 		}
 		if (opt == TN_OPT_COMPORT && !r->comport &&
 		    r->state == ST_NEGOTIATE) {
-			int rtt = now_ms() - r->t_start;
-
+			/*
+			 * No latency sample here: ser2net opens the serial
+			 * port before it answers, which is no network time.
+			 */
 			r->comport = true;
-			if (rtt > r->rtt_ms)
-				r->rtt_ms = rtt;
 			cpo_send_setup(r);
 		}
 		break;
