@@ -101,7 +101,6 @@ static int mbus_bus_lock(struct mbus_port *port)
 
 static void mbus_file_params(struct mbus_file *mf, struct mbus_params *p)
 {
-
 	spin_lock(&mf->port->lock);
 	*p = mf->params;
 	spin_unlock(&mf->port->lock);

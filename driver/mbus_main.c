@@ -282,7 +282,6 @@ static struct mbus_port *mbus_port_alloc(struct tty_struct *tty)
 /* Stop all activity: called on hangup and close, may run twice. */
 static void mbus_port_kill(struct mbus_port *port)
 {
-
 	spin_lock(&port->lock);
 	port->dead = true;
 	port->win.seq++;

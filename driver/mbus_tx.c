@@ -241,7 +241,6 @@ static int mbus_tx_wakeup(struct mbus_port *port, const struct mbus_params *p)
  */
 static void mbus_tx_event(struct mbus_port *port)
 {
-
 	spin_lock(&port->lock);
 	mbus_nl_event(port, MBUS_CMD_FRAME_TX, port->tx_buf, port->tx_len, 0);
 	spin_unlock(&port->lock);
