@@ -612,15 +612,16 @@ TEST_F(bus, a_full_queue_drops_the_oldest_frames_and_counts_them)
 	unsigned char frame[MBUS_FRAME_MAX], rx[MBUS_FRAME_MAX];
 	int i, n;
 
-	for (i = 1; i <= 10; i++) {
+	/* The queue keeps MBUS_RXQ_LEN (56) frames: two more than that. */
+	for (i = 1; i <= 58; i++) {
 		n = rsp_ud(frame, i);
 		ASSERT_EQ(0, ksft_write_all(self->master, frame, n));
 	}
-	for (i = 0; i < 100 && stats(self->fd).rx_frames < 10; i++)
+	for (i = 0; i < 400 && stats(self->fd).rx_frames < 58; i++)
 		usleep(5000);
 	EXPECT_EQ(2, stats(self->fd).rx_dropped);
-	/* Frames 3 to 10 are left, oldest first. */
-	for (i = 3; i <= 10; i++) {
+	/* Frames 3 to 58 are left, oldest first. */
+	for (i = 3; i <= 58; i++) {
 		ASSERT_EQ(n, read(self->fd, rx, sizeof(rx)));
 		EXPECT_EQ(i, rx[5]);
 	}
