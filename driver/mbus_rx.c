@@ -402,8 +402,16 @@ static void mbus_rx_byte(struct mbus_port *port, u8 c, u8 tflag)
 		if (w->raw_len < MBUS_FRAME_MAX)
 			w->raw[w->raw_len++] = c;
 	}
-	/* The delimiter takes a byte whenever it was stepped to the end. */
-	mbus_parser_push(&port->parser, c, flag);
+	/*
+	 * The delimiter takes a byte whenever it was stepped to the end, as
+	 * it is after every byte: a refusal would be a bug of mbus_frame.c.
+	 * Were it to happen, the byte is lost and counted as noise.
+	 */
+	if (!mbus_parser_push(&port->parser, c, flag)) {
+		port->stats.noise_bytes++;
+		if (w->open && !w->status)
+			w->info |= MBUS_XFER_INFO_NOISE;
+	}
 	mbus_rx_steps(port, false);
 }
 
