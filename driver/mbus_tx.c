@@ -337,8 +337,8 @@ static int mbus_win_wait(struct mbus_port *port, const struct mbus_params *p,
 	bool got, done;
 	int ret;
 
-	/* Noise that never stops cannot hold the bus for ever. */
 	lockdep_assert_held(&port->bus_lock);
+	/* Noise that never stops cannot hold the bus for ever. */
 	limit = ktime_add_ns(deadline, (u64)MBUS_FRAME_MAX *
 			     MBUS_BITS_PER_CHAR * mbus_bit_ns(baud) + char_ns);
 	if (ktime_after(limit, port->hold_end))
