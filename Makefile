@@ -81,8 +81,9 @@ modules: $(foreach k,$(KVERS),$(O)/kmod/$(k)/n_mbus.ko \
 deps:
 	scripts/deps
 
-# The harness headers and checkpatch come from Debian's linux-source-6.1.
-build/ksft/.stamp:
+# The harness headers, checkpatch and get_abi.pl come from Debian's
+# linux-source-6.1.
+build/ksft/.stamp: scripts/extract-ksrc
 	scripts/extract-ksrc build/ksft
 	@touch $@
 

@@ -200,8 +200,10 @@ struct mbus_port *mbus_port_get(unsigned int minor)
  * mbus_port_get_next() - the live port with the lowest minor >= *@minor
  * @minor: where to start; set to the minor of the port found
  *
- * For walking every port (the netlink dump). Return: the port with a
- * reference taken (drop it with mbus_port_put()), or NULL past the last.
+ * For walking every port (the netlink dump).
+ *
+ * Return: the port with a reference taken (drop it with mbus_port_put()),
+ * or NULL past the last.
  */
 struct mbus_port *mbus_port_get_next(unsigned int *minor)
 {
@@ -283,8 +285,9 @@ static struct mbus_port *mbus_port_alloc(struct tty_struct *tty)
 static void mbus_port_kill(struct mbus_port *port)
 {
 	spin_lock(&port->lock);
-	port->dead = true;
-	port->win.seq++;
+	/* Waiters' conditions read both without the lock. */
+	WRITE_ONCE(port->dead, true);
+	WRITE_ONCE(port->win.seq, port->win.seq + 1);
 	spin_unlock(&port->lock);
 	wake_up_all(&port->wait);
 	wake_up_all(&port->tx_wait);
@@ -367,7 +370,13 @@ static int mbus_ldisc_open(struct tty_struct *tty)
 	tty->disc_data = port;
 	tty->receive_room = 65536;
 	mbus_setup_line(tty, MBUS_DEFAULT_BAUD);
-	port->baud = tty_get_baud_rate(tty);
+	/*
+	 * set_termios cannot run yet (the tty core holds the ldisc for the
+	 * switch), but sysfs may read @baud already.
+	 */
+	spin_lock(&port->lock);
+	WRITE_ONCE(port->baud, tty_get_baud_rate(tty));
+	spin_unlock(&port->lock);
 
 	mutex_lock(&mbus_idr_lock);
 	idr_replace(&mbus_idr, port, index);
@@ -477,7 +486,7 @@ static void mbus_ldisc_set_termios(struct tty_struct *tty,
 	 */
 	if (port->baud != baud)
 		WRITE_ONCE(port->bus_stale, true);
-	port->baud = baud;
+	WRITE_ONCE(port->baud, baud);
 	spin_unlock(&port->lock);
 }
 

@@ -126,6 +126,7 @@ int mbus_rxq_peek(struct mbus_file *mf, u8 *buf, size_t size, u64 *seq)
 	struct mbus_rx_slot *slot;
 	int len;
 
+	lockdep_assert_held(&mf->read_lock);
 	spin_lock(&port->lock);
 	slot = mbus_rxq_next(port, mf);
 	if (!slot) {
@@ -151,6 +152,7 @@ void mbus_rxq_pop(struct mbus_file *mf, u64 seq)
 	struct mbus_port *port = mf->port;
 	struct mbus_rxq *q = port->rxq;
 
+	lockdep_assert_held(&mf->read_lock);
 	spin_lock(&port->lock);
 	if (seq >= mbus_rxq_tail(q))
 		q->slot[seq % MBUS_RXQ_LEN].unread--;
@@ -185,7 +187,10 @@ static void mbus_rx_broadcast(struct mbus_port *port, const u8 *frame,
 static bool mbus_rx_is_replica(struct mbus_port *port, const u8 *frame,
 			       unsigned int len)
 {
-	return len == port->tx_len && !memcmp(frame, port->tx_buf, len);
+	const struct mbus_window *w = &port->win;
+
+	lockdep_assert_held(&port->lock);
+	return len == w->req_len && !memcmp(frame, w->req, len);
 }
 
 /*
@@ -196,12 +201,14 @@ static bool mbus_rx_is_replica(struct mbus_port *port, const u8 *frame,
 static bool mbus_rx_from_addressee(struct mbus_port *port,
 				   const struct mbus_rx_event *ev)
 {
+	const u8 *req = port->win.req;
 	unsigned int a_req, a_rsp;
 
+	lockdep_assert_held(&port->lock);
 	if (ev->frame_type == MBUS_FRAME_TYPE_ACK ||
-	    port->tx_len < MBUS_SHORT_LEN)
+	    port->win.req_len < MBUS_SHORT_LEN)
 		return true;
-	a_req = port->tx_buf[port->tx_buf[0] == MBUS_FRAME_LONG_START ? 5 : 2];
+	a_req = req[req[0] == MBUS_FRAME_LONG_START ? 5 : 2];
 	a_rsp = ev->data[ev->frame_type == MBUS_FRAME_TYPE_SHORT ? 2 : 5];
 	return a_req > MBUS_ADDR_PRIMARY_MAX || a_req == a_rsp;
 }
@@ -252,7 +259,7 @@ static void mbus_rx_frame(struct mbus_port *port, const struct mbus_rx_event *ev
 	w->len = ev->len;
 	w->status = ev->frame_type == MBUS_FRAME_TYPE_ACK ? MBUS_STATUS_ACK :
 							    MBUS_STATUS_FRAME;
-	w->seq++;
+	WRITE_ONCE(w->seq, w->seq + 1);
 }
 
 static void mbus_rx_event(struct mbus_port *port, const struct mbus_rx_event *ev)
@@ -288,7 +295,7 @@ static void mbus_rx_event(struct mbus_port *port, const struct mbus_rx_event *ev
 		mbus_nl_event(port, MBUS_CMD_BREAK, NULL, 0, 0);
 		if (port->win.open && !port->win.status) {
 			port->win.status = MBUS_STATUS_BREAK;
-			port->win.seq++;
+			WRITE_ONCE(port->win.seq, port->win.seq + 1);
 		}
 		break;
 	case MBUS_EV_NEED_MORE:
@@ -300,6 +307,7 @@ static void mbus_rx_steps(struct mbus_port *port, bool flush)
 {
 	struct mbus_rx_event ev;
 
+	lockdep_assert_held(&port->lock);
 	while (mbus_parser_step(&port->parser, flush, &ev) != MBUS_EV_NEED_MORE)
 		mbus_rx_event(port, &ev);
 }
@@ -363,12 +371,13 @@ static bool mbus_rx_echo(struct mbus_port *port, u8 c)
 	struct mbus_window *w = &port->win;
 	u8 want;
 
+	lockdep_assert_held(&port->lock);
 	if (w->echo_pos >= w->echo_len)
 		return false;
 	if (w->echo_pos < w->echo_pre)
 		want = 0x55;
 	else
-		want = port->tx_buf[w->echo_pos - w->echo_pre];
+		want = w->req[w->echo_pos - w->echo_pre];
 	if (c != want) {
 		/* Not an echo after all: stop cancelling. */
 		w->echo_len = 0;
@@ -393,8 +402,16 @@ static void mbus_rx_byte(struct mbus_port *port, u8 c, u8 tflag)
 		if (w->raw_len < MBUS_FRAME_MAX)
 			w->raw[w->raw_len++] = c;
 	}
-	/* The delimiter takes a byte whenever it was stepped to the end. */
-	mbus_parser_push(&port->parser, c, flag);
+	/*
+	 * The delimiter takes a byte whenever it was stepped to the end, as
+	 * it is after every byte: a refusal would be a bug of mbus_frame.c.
+	 * Were it to happen, the byte is lost and counted as noise.
+	 */
+	if (!mbus_parser_push(&port->parser, c, flag)) {
+		port->stats.noise_bytes++;
+		if (w->open && !w->status)
+			w->info |= MBUS_XFER_INFO_NOISE;
+	}
 	mbus_rx_steps(port, false);
 }
 
@@ -434,7 +451,7 @@ void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
 		mbus_nl_event(port, MBUS_CMD_LINE_ERR, NULL, 0, line_err);
 	port->last_rx = now;
 	if (port->win.open)
-		port->win.seq++;
+		WRITE_ONCE(port->win.seq, port->win.seq + 1);
 	spin_unlock(&port->lock);
 
 	wake_up_interruptible(&port->wait);

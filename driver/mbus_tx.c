@@ -191,7 +191,8 @@ static int mbus_tx_write(struct mbus_port *port, const u8 *buf, size_t len)
  */
 static int mbus_tx_drain(struct mbus_port *port, size_t bytes)
 {
-	u64 char_ns = (u64)MBUS_BITS_PER_CHAR * mbus_bit_ns(port->baud);
+	u64 char_ns = (u64)MBUS_BITS_PER_CHAR *
+		      mbus_bit_ns(READ_ONCE(port->baud));
 	u64 budget = 2 * bytes * char_ns + 200 * NSEC_PER_MSEC;
 	ktime_t end = ktime_add_ns(ktime_get(), budget);
 	int err;
@@ -252,9 +253,12 @@ static void mbus_win_begin(struct mbus_port *port, const struct mbus_params *p,
 {
 	struct mbus_window *w = &port->win;
 
+	lockdep_assert_held(&port->bus_lock);
 	spin_lock(&port->lock);
 	/* Whatever was half received before belongs to nobody now. */
 	mbus_rx_flush(port);
+	memcpy(w->req, port->tx_buf, port->tx_len);
+	w->req_len = port->tx_len;
 	w->status = 0;
 	w->info = 0;
 	w->len = 0;
@@ -264,13 +268,13 @@ static void mbus_win_begin(struct mbus_port *port, const struct mbus_params *p,
 	w->echo_len = 0;
 	if (p->flags & MBUS_PARAM_ECHO_CANCEL) {
 		w->echo_pre = p->wakeup_bytes;
-		w->echo_len = p->wakeup_bytes + port->tx_len;
+		w->echo_len = p->wakeup_bytes + w->req_len;
 	}
 	w->open = true;
 	/* No reply awaited: frames on the line go to the readers. */
 	if (!reply)
 		w->status = MBUS_STATUS_NONE;
-	w->seq++;
+	WRITE_ONCE(w->seq, w->seq + 1);
 	spin_unlock(&port->lock);
 }
 
@@ -280,6 +284,7 @@ static void mbus_win_end(struct mbus_port *port, bool reply,
 {
 	struct mbus_window *w = &port->win;
 
+	lockdep_assert_held(&port->bus_lock);
 	spin_lock(&port->lock);
 	if (reply && !w->status) {
 		/* A frame may hide behind a stalled candidate. */
@@ -325,16 +330,17 @@ static bool mbus_win_changed(struct mbus_port *port, unsigned int seq)
 static int mbus_win_wait(struct mbus_port *port, const struct mbus_params *p,
 			 ktime_t deadline)
 {
-	u64 char_ns = mbus_char_timeout_ns(p, port->baud);
+	u32 baud = READ_ONCE(port->baud);
+	u64 char_ns = mbus_char_timeout_ns(p, baud);
 	ktime_t limit, end, now;
 	unsigned int seq;
 	bool got, done;
 	int ret;
 
+	lockdep_assert_held(&port->bus_lock);
 	/* Noise that never stops cannot hold the bus for ever. */
 	limit = ktime_add_ns(deadline, (u64)MBUS_FRAME_MAX *
-			     MBUS_BITS_PER_CHAR * mbus_bit_ns(port->baud) +
-			     char_ns);
+			     MBUS_BITS_PER_CHAR * mbus_bit_ns(baud) + char_ns);
 	if (ktime_after(limit, port->hold_end))
 		limit = port->hold_end;
 	for (;;) {
@@ -380,15 +386,15 @@ static int mbus_win_wait(struct mbus_port *port, const struct mbus_params *p,
  */
 static int mbus_wait_quiet(struct mbus_port *port, const struct mbus_params *p)
 {
-	u64 char_ns = mbus_char_timeout_ns(p, port->baud);
+	u32 baud = READ_ONCE(port->baud);
+	u64 char_ns = mbus_char_timeout_ns(p, baud);
 	ktime_t end, limit, now;
 	bool busy;
 	int err;
 
 	lockdep_assert_held(&port->bus_lock);
 	limit = ktime_add_ns(port->quiet_until, (u64)MBUS_FRAME_MAX *
-			     MBUS_BITS_PER_CHAR * mbus_bit_ns(port->baud) +
-			     char_ns);
+			     MBUS_BITS_PER_CHAR * mbus_bit_ns(baud) + char_ns);
 	for (;;) {
 		now = ktime_get();
 		end = port->quiet_until;
@@ -425,6 +431,7 @@ int mbus_exchange(struct mbus_port *port, const struct mbus_params *p,
 	ktime_t deadline;
 	int err;
 
+	lockdep_assert_held(&port->bus_lock);
 	err = mbus_wait_quiet(port, p);
 	if (err)
 		return err;
@@ -444,7 +451,8 @@ int mbus_exchange(struct mbus_port *port, const struct mbus_params *p,
 	res->sent = !err || err == -EINTR;
 	if (err)
 		goto out;
-	deadline = ktime_add_ns(ktime_get(), mbus_response_ns(p, port->baud));
+	deadline = ktime_add_ns(ktime_get(),
+				mbus_response_ns(p, READ_ONCE(port->baud)));
 	if (reply)
 		err = mbus_win_wait(port, p, deadline);
 	else
@@ -472,7 +480,9 @@ out:
  * @res: the outcome of the last attempt and the number of attempts
  *
  * A timeout or a garbled window is repeated up to @p->retries times after
- * a pause of 33 bit times. Return: as mbus_exchange().
+ * a pause of 33 bit times.
+ *
+ * Return: as mbus_exchange().
  */
 int mbus_transact(struct mbus_port *port, const struct mbus_params *p,
 		  bool reply, struct mbus_result *res)
@@ -480,6 +490,7 @@ int mbus_transact(struct mbus_port *port, const struct mbus_params *p,
 	unsigned int i;
 	int err;
 
+	lockdep_assert_held(&port->bus_lock);
 	for (i = 0; ; i++) {
 		res->attempts = i + 1;
 		res->sent = false;
@@ -492,7 +503,7 @@ int mbus_transact(struct mbus_port *port, const struct mbus_params *p,
 		port->stats.retries++;
 		spin_unlock(&port->lock);
 		err = mbus_sleep_ns(port, (u64)MBUS_RETRY_PAUSE_BITS *
-				    mbus_bit_ns(port->baud));
+				    mbus_bit_ns(READ_ONCE(port->baud)));
 		/* The holder's bound ends the repeats, not the exchange. */
 		if (err == -ETIMEDOUT)
 			return 0;
@@ -513,6 +524,7 @@ int mbus_send_break(struct mbus_port *port, u32 ms)
 	struct tty_struct *tty = port->tty;
 	int err;
 
+	lockdep_assert_held(&port->bus_lock);
 	if (!tty->ops->break_ctl)
 		return -EOPNOTSUPP;
 	tty_wait_until_sent(tty, HZ);
