@@ -143,29 +143,33 @@ TEST(writer_print_reports_a_write_error)
 /* ---- a real JSON parser ------------------------------------------------- */
 
 /*
- * python3: every line of the file argv[1] one JSON value, strictly (UTF-8,
- * no raw control characters, no NaN or Infinity); a trailing newline is
- * allowed, an empty line is not. With argv[2] "latin1", each line is also
- * one string whose Latin-1 bytes are printed back in hex, one per line.
+ * python3: every line of each file in argv[2] (a file, or a directory of
+ * files) one JSON value, strictly (UTF-8, no raw control characters, no
+ * NaN or Infinity); a trailing newline is allowed, an empty line is not.
+ * With argv[1] "latin1", each line is also one string whose Latin-1 bytes
+ * are printed back in hex, one line each. Last line: "lines N".
  */
 static const char checker[] =
-	"import json, sys\n"
+	"import json, os, sys\n"
 	"def bad(c):\n"
 	"    raise ValueError('not JSON: ' + c)\n"
-	"data = open(sys.argv[1], 'rb').read()\n"
-	"lines = data.split(b'\\n')\n"
-	"if lines and lines[-1] == b'':\n"
-	"    lines.pop()\n"
+	"p = sys.argv[2]\n"
+	"files = [os.path.join(p, f) for f in sorted(os.listdir(p))] \\\n"
+	"    if os.path.isdir(p) else [p]\n"
 	"n = 0\n"
-	"for i, line in enumerate(lines):\n"
-	"    try:\n"
-	"        v = json.loads(line.decode('utf-8'), parse_constant=bad)\n"
-	"    except Exception as e:\n"
-	"        print('line %d: %r: %s' % (i + 1, line, e))\n"
-	"        sys.exit(1)\n"
-	"    if len(sys.argv) > 2:\n"
-	"        print(v.encode('latin-1').hex())\n"
-	"    n += 1\n"
+	"for path in files:\n"
+	"    lines = open(path, 'rb').read().split(b'\\n')\n"
+	"    if lines and lines[-1] == b'':\n"
+	"        lines.pop()\n"
+	"    for i, line in enumerate(lines):\n"
+	"        try:\n"
+	"            v = json.loads(line.decode('utf-8'), parse_constant=bad)\n"
+	"        except Exception as e:\n"
+	"            print('%s line %d: %r: %s' % (path, i + 1, line, e))\n"
+	"            sys.exit(1)\n"
+	"        if sys.argv[1] == 'latin1':\n"
+	"            print(v.encode('latin-1').hex())\n"
+	"        n += 1\n"
 	"print('lines %d' % n)\n";
 
 static bool have_python(void)
@@ -180,8 +184,8 @@ static bool have_python(void)
 static int parse_lines(const char *path, const char *mode, char *out,
 		       size_t size)
 {
-	char *argv[] = { "python3", "-c", (char *)checker, (char *)path,
-			 (char *)mode, NULL };
+	char *argv[] = { "python3", "-c", (char *)checker,
+			 (char *)(mode ? mode : "json"), (char *)path, NULL };
 	int p[2], st, lines = -1;
 	size_t n = 0;
 	ssize_t r;
@@ -341,13 +345,21 @@ FIXTURE_TEARDOWN(out)
 	unlink(self->path);
 }
 
-TEST_F(out, every_tool_prints_only_valid_json_for_hostile_arguments)
+/*
+ * Each run's standard output is a file of its own in a scratch directory
+ * (named CALL-STRING, so a bad line names its run); one python3 then
+ * parses them all.
+ */
+TEST_F_TIMEOUT(out, every_tool_prints_only_valid_json_for_hostile_arguments,
+	       300)
 {
-	char nx[64], *argv[MAX_ARGS + 1];
-	int runs = 0, lines = 0;
+	char dir[64] = "/tmp/test-json.d.XXXXXX", nx[64], file[96];
+	char *argv[MAX_ARGS + 1];
+	int runs = 0, n;
 
 	if (!have_python())
 		SKIP(return, "python3 missing");
+	ASSERT_NE(NULL, mkdtemp(dir));
 	for (size_t c = 0; c < sizeof(calls) / sizeof(calls[0]); c++) {
 		const struct call *k = &calls[c];
 		char path[PATH_MAX];
@@ -358,7 +370,7 @@ TEST_F(out, every_tool_prints_only_valid_json_for_hostile_arguments)
 		}
 		for (size_t h = 0; h < N_HOSTILE; h++) {
 			size_t a;
-			int st, n;
+			int st;
 
 			snprintf(nx, sizeof(nx), "/nonexistent/%s", hostile[h]);
 			for (a = 0; a < MAX_ARGS && k->args[a]; a++) {
@@ -368,28 +380,28 @@ TEST_F(out, every_tool_prints_only_valid_json_for_hostile_arguments)
 					s = hostile[h];
 				else if (!strcmp(s, "NX"))
 					s = nx;
-				else if (!strncmp(s, "--secondary=H", 13))
+				else if (!strcmp(s, "--secondary=H"))
 					s = "--secondary=\x01\"";
-				else if (!strncmp(s, "--range=H", 9))
+				else if (!strcmp(s, "--range=H"))
 					s = "--range=\"\\\xff";
 				argv[a] = (char *)s;
 			}
 			argv[a] = NULL;
-			st = run_tool(argv, self->path, NULL);
-			EXPECT_LE(0, st) TH_LOG("%s (%zu): %s", k->args[0], h,
-						st == -2 ? "killed by a signal" :
+			snprintf(file, sizeof(file), "%s/%02zu-%02zu", dir, c, h);
+			st = run_tool(argv, file, NULL);
+			EXPECT_LE(0, st) TH_LOG("%s, string %zu: %s", k->args[0],
+						h, st == -2 ?
+						"killed by a signal" :
 						"not run");
-			n = parse_lines(self->path, NULL, self->log,
-					sizeof(self->log));
-			EXPECT_LE(0, n) TH_LOG("%s, string %zu: %s", k->args[0],
-					       h, self->log);
 			runs++;
-			if (n > 0)
-				lines += n;
 		}
 	}
-	TH_LOG("%d runs, %d lines of output parsed", runs, lines);
+	n = parse_lines(dir, NULL, self->log, sizeof(self->log));
+	EXPECT_LE(0, n) TH_LOG("%s", self->log);
+	TH_LOG("%d runs, %d lines of output parsed", runs, n);
 	EXPECT_LT(0, runs);
+	snprintf(file, sizeof(file), "rm -rf '%s'", dir);
+	EXPECT_EQ(0, system(file));
 }
 
 /* A long frame, checksummed, with @ud as its user data after CI 72. */
@@ -409,6 +421,32 @@ static void long_frame_hex(const uint8_t *ud, size_t n, char *out)
 	for (size_t i = 0; i < len; i++)
 		out += sprintf(out, "%02X ", f[i]);
 	strcpy(out, "\n");
+}
+
+/* The checker itself: what the tools printed before must fail it. */
+TEST_F(out, checker_rejects_what_printf_used_to_print)
+{
+	static const char *const bad[] = {
+		"{\"device\":\"quote\"d\"}\n",
+		"{\"device\":\"ctl\x01\"}\n",
+		"{\"device\":\"high\xff\"}\n",
+		"{\"manufacturer\":\"\\\\\\\"}\n",
+		"{\"ok\":true}\n\n",
+		"{\"value\":NaN}\n",
+	};
+	char log[512];
+
+	if (!have_python())
+		SKIP(return, "python3 missing");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		FILE *fp = fopen(self->path, "w");
+
+		ASSERT_NE(NULL, fp);
+		fputs(bad[i], fp);
+		ASSERT_EQ(0, fclose(fp));
+		EXPECT_EQ(-1, parse_lines(self->path, NULL, log, sizeof(log)))
+			TH_LOG("accepted: %s", bad[i]);
+	}
 }
 
 TEST_F(out, mbus_decode_prints_hostile_meter_text_as_valid_json)
