@@ -527,10 +527,13 @@ static int on_found(const struct nmbus_scan_result *res, void *arg)
 	gw_buf_printf(so->j, "%s{\"primary\":%u,\"status\":\"%s\",\"secondary\":\"%s\"",
 		      so->n++ ? "," : "", res->primary,
 		      nmbus_status_name(res->status), sec);
-	if (res->status == NMBUS_STATUS_FRAME)
-		gw_buf_printf(so->j, ",\"manufacturer\":\"%s\",\"medium\":\"%s\"",
-			      nmbus_manufacturer_str(res->header.manufacturer, man),
+	if (res->status == NMBUS_STATUS_FRAME) {
+		/* a bad manufacturer code may give [ \\ ] ^ _: escaped */
+		gw_buf_puts(so->j, ",\"manufacturer\":");
+		gw_buf_json_str(so->j, nmbus_manufacturer_str(res->header.manufacturer, man));
+		gw_buf_printf(so->j, ",\"medium\":\"%s\"",
 			      nmbus_medium_name(res->header.medium));
+	}
 	gw_buf_puts(so->j, "}");
 	return gw_stopping ? 1 : 0;
 }
@@ -550,8 +553,9 @@ static void run_scan(struct gw_bus_rt *b)
 	gw_log("bus %s: primary scan", b->cfg.name);
 	gw_utc_now(ts, sizeof(ts));
 	gw_buf_init(&j);
-	gw_buf_printf(&j, "{\"bus\":\"%s\",\"timestamp\":\"%s\",\"found\":[",
-		      b->cfg.name, ts);
+	gw_buf_puts(&j, "{\"bus\":");
+	gw_buf_json_str(&j, b->cfg.name);
+	gw_buf_printf(&j, ",\"timestamp\":\"%s\",\"found\":[", ts);
 	set_baud(b, b->bus_baud);
 	n = nmbus_scan_primary(b->dev, 0, 250, &scan);
 	gw_buf_printf(&j, "],\"status\":\"%s\",\"seconds\":%.1f}",

@@ -304,6 +304,14 @@ void nmbus_out_fixed6(struct nmbus_out *o, double v)
 	nmbus_out_mem(o, tmp, 7);
 }
 
+/*
+ * The one JSON string escaper of n_mbus (nmbus_json_string_format() and
+ * _print() export it to the tools): quote and backslash get a backslash,
+ * every other byte outside printable ASCII (below 0x20, DEL and all of
+ * 0x80..0xff) is written as \u00XX, the Latin-1 code point of the byte.
+ * So the output is ASCII, valid JSON whatever the input, and a consumer
+ * gets the exact bytes back by encoding the decoded string as Latin-1.
+ */
 static void json_str_bytes(struct nmbus_out *o, const uint8_t *p, size_t n,
 			   bool reversed)
 {
@@ -324,6 +332,43 @@ static void json_str_bytes(struct nmbus_out *o, const uint8_t *p, size_t n,
 		}
 	}
 	nmbus_out_char(o, '"');
+}
+
+NMBUS_API ssize_t nmbus_json_string_format(const char *str, size_t len,
+					   char *buf, size_t size)
+{
+	char dummy[1];
+	struct nmbus_out o = {
+		.buf = size ? buf : dummy, .size = size ? size - 1 : 0
+	};
+
+	if ((!str && len) || (!buf && size)) {
+		errno = EINVAL;
+		return -1;
+	}
+	json_str_bytes(&o, (const uint8_t *)str, len, false);
+	if (size)
+		buf[o.pos] = '\0';
+	return nmbus_out_total(&o);
+}
+
+NMBUS_API ssize_t nmbus_json_string_print(const char *str, size_t len,
+					  FILE *fp)
+{
+	char chunk[256];
+	struct nmbus_out o = { .buf = chunk, .size = sizeof(chunk), .fp = fp };
+
+	if ((!str && len) || !fp) {
+		errno = EINVAL;
+		return -1;
+	}
+	json_str_bytes(&o, (const uint8_t *)str, len, false);
+	nmbus_out_flush(&o);
+	if (o.err) {
+		errno = o.err;
+		return -1;
+	}
+	return nmbus_out_total(&o);
 }
 
 /* ,"key": and friends; @key must be a string literal. */
@@ -624,8 +669,11 @@ static void json_header(struct nmbus_out *o, const struct nmbus_frame *f)
 		nmbus_out_hex(o, id, 4, false);
 		nmbus_out_char(o, '"');
 		if (f->data_type != NMBUS_DATA_FIXED) {
-			json_kstr(o, "manufacturer",
-				  nmbus_manufacturer_str(h->manufacturer, mfr));
+			/* letters 27..31 are [ \\ ] ^ _: escaped */
+			json_key(o, "manufacturer");
+			json_str_bytes(o, (const uint8_t *)
+				       nmbus_manufacturer_str(h->manufacturer,
+							      mfr), 3, false);
 			json_kuint(o, "version", h->version);
 		}
 		json_kstr(o, "medium", nmbus_medium_name(h->medium));

@@ -77,3 +77,6 @@ unit: $(EXAMPLES)
 $(O)/tests/unit/test-rfc2217: $(O)/tools/rfc2217.o
 $(O)/tests/unit/test-relay: $(O)/tools/attach-tcp.o $(O)/tools/rfc2217.o \
 	$(O)/tools/attach-resolve.o
+
+# test-json runs every tool with hostile arguments and parses the output.
+$(O)/tests/unit/test-json: | $(TOOL_BINS)

@@ -242,16 +242,21 @@ static int build_command(uint8_t *tx, size_t size, const char *cmd,
 static void print_result(bool json, const char *dev, const char *addr,
 			 const char *cmd, bool ok, bool broadcast)
 {
-	if (json)
-		printf("{\"device\":\"%s\",\"address\":\"%s\",\"command\":"
-		       "\"%s\",\"ok\":%s%s}\n", dev, addr, cmd,
-		       ok ? "true" : "false",
+	if (json) {
+		printf("{\"device\":");
+		print_json_str(dev);
+		printf(",\"address\":");
+		print_json_str(addr);
+		printf(",\"command\":");
+		print_json_str(cmd);
+		printf(",\"ok\":%s%s}\n", ok ? "true" : "false",
 		       broadcast ? ",\"broadcast\":true" : "");
-	else
+	} else {
 		printf("%s %s %s: %s\n", dev, addr, cmd,
 		       !ok ? "FAILED" :
 		       broadcast ? "sent to every meter (not acknowledged)" :
 				   "ok");
+	}
 }
 
 /* ADDRESS 255 (or 0xff): every meter. */

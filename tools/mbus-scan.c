@@ -142,20 +142,24 @@ static void print_json(const struct nmbus_scan_result *r, const char *sec)
 		printf("{\"id\":null,\"manufacturer\":null,\"version\":null,"
 		       "\"medium\":null,\"medium_code\":null,");
 	} else {
-		printf("{\"id\":\"%08X\",\"manufacturer\":\"%s\","
-		       "\"version\":%u,\"medium\":\"%s\",\"medium_code\":%u,",
-		       (unsigned int)h->id,
-		       nmbus_manufacturer_str(h->manufacturer, mfr),
-		       h->version, nmbus_medium_name(h->medium), h->medium);
+		/* a bad manufacturer code may give [ \\ ] ^ _: escaped */
+		printf("{\"id\":\"%08X\",\"manufacturer\":",
+		       (unsigned int)h->id);
+		print_json_str(nmbus_manufacturer_str(h->manufacturer, mfr));
+		printf(",\"version\":%u,\"medium\":", h->version);
+		print_json_str(nmbus_medium_name(h->medium));
+		printf(",\"medium_code\":%u,", h->medium);
 	}
 	if (r->primary == 253)
 		printf("\"primary\":null,");
 	else
 		printf("\"primary\":%u,", r->primary);
 	if (r->status == NMBUS_STATUS_GARBLED && r->primary == 253)
-		printf("\"secondary\":null,\"mask\":\"%s\",", sec);
+		printf("\"secondary\":null,\"mask\":");
 	else
-		printf("\"secondary\":\"%s\",", sec);
+		printf("\"secondary\":");
+	print_json_str(sec);
+	printf(",");
 	printf("\"baud\":%u", r->baud);
 	if (r->has_fabrication)
 		printf(",\"fabrication\":\"%08X\"",

@@ -88,6 +88,11 @@ void print_version(void)
 	printf("Copyright the n_mbus authors. License GPL-2.0-or-later.\n");
 }
 
+void print_json_str(const char *s)
+{
+	nmbus_json_string_print(s, strlen(s), stdout);
+}
+
 bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	unsigned long v;

@@ -698,6 +698,48 @@ NMBUS_API ssize_t nmbus_frame_format(const struct nmbus_frame *frame,
 NMBUS_API ssize_t nmbus_frame_print(const struct nmbus_frame *frame,
 				    enum nmbus_format format, FILE *fp);
 
+/**
+ * nmbus_json_string_format() - write bytes as a JSON string into a buffer
+ * @str: the bytes, in no particular encoding; need not end with a NUL and
+ *	may hold NULs (may be NULL if @len is 0)
+ * @len: their number
+ * @buf: destination, may be NULL if @size is 0
+ * @size: its size
+ *
+ * The JSON string escaper of every n_mbus tool and of the JSON of
+ * nmbus_frame_format(): @str in double quotes, with a backslash before
+ * each '"' and '\', and every other byte below 0x20 or from 0x7f on
+ * written as \u00XX (upper-case hex), the Latin-1 code point of the byte.
+ * The output is plain ASCII and valid JSON for any input, also invalid
+ * UTF-8; a consumer gets the original bytes back by encoding the decoded
+ * string as Latin-1 (UTF-8 text thus reads as Latin-1 mojibake, but
+ * nothing is lost). Each input byte becomes at most 6 output bytes.
+ *
+ * Like snprintf(): writes at most @size bytes including a terminating NUL.
+ * No allocation; thread-safe.
+ *
+ * Return: the length the full output has (excluding the NUL); if it is
+ * >= @size the output was truncated. -1 (errno EINVAL) if @str is NULL
+ * with @len not 0, or @buf NULL with @size not 0.
+ */
+NMBUS_API ssize_t nmbus_json_string_format(const char *str, size_t len,
+					   char *buf, size_t size);
+
+/**
+ * nmbus_json_string_print() - write bytes as a JSON string to a stream
+ * @str: the bytes (may be NULL if @len is 0)
+ * @len: their number
+ * @fp: the stream
+ *
+ * Same output as nmbus_json_string_format(), written through a small
+ * stack buffer; no allocation.
+ *
+ * Return: number of bytes written, or -1 on a write error (errno set by
+ * stdio) or bad arguments (EINVAL).
+ */
+NMBUS_API ssize_t nmbus_json_string_print(const char *str, size_t len,
+					  FILE *fp);
+
 /* ---------------------------------------------------------------------
  * Helpers
  */

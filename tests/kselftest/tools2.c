@@ -401,4 +401,39 @@ TEST_F(bus, help_and_version_exit_0)
 	}
 }
 
+/*
+ * A DEVICE path with a quote, a backslash, a control character and a byte
+ * that is no UTF-8 (a symlink to /dev/mbusN) comes out of --json escaped
+ * by libnmbus's writer, the rest of the line as before.
+ */
+TEST_F_TIMEOUT(bus, json_escapes_a_hostile_device_path, 120)
+{
+	static const char link[] = "/tmp/we\"ird\\\x01\xff";
+	static const char esc[] = "/tmp/we\\\"ird\\\\\\u0001\\u00FF";
+	char target[32], want[256];
+
+	snprintf(target, sizeof(target), "/dev/%s", self->dev);
+	unlink(link);
+	ASSERT_EQ(0, symlink(target, link));
+
+	EXPECT_EQ(0, RUN("mbus-cmd", "--json", link, "3", "freeze"))
+		TH_LOG("%s", self->err);
+	snprintf(want, sizeof(want), "{\"device\":\"%s\",\"address\":\"3\","
+		 "\"command\":\"freeze\",\"ok\":true}\n", esc);
+	EXPECT_STREQ(want, self->out);
+
+	EXPECT_EQ(0, RUN("mbus-set-baud", "--json", link, "4", "2400"))
+		TH_LOG("%s", self->err);
+	snprintf(want, sizeof(want), "{\"device\":\"%s\",\"address\":\"4\","
+		 "\"old_baud\":2400,\"baud\":2400,\"ok\":true}\n", esc);
+	EXPECT_STREQ(want, self->out);
+
+	EXPECT_EQ(0, RUN("mbus-set-address", "--json", link, "1", "9"))
+		TH_LOG("%s", self->err);
+	snprintf(want, sizeof(want), "{\"device\":\"%s\",\"address\":\"1\","
+		 "\"new\":\"9\",\"ok\":true}\n", esc);
+	EXPECT_STREQ(want, self->out);
+	unlink(link);
+}
+
 TEST_HARNESS_MAIN
