@@ -395,7 +395,7 @@ static bool parse_address(struct gw_meter_cfg *m, const char *value)
 		m->primary = (int)v;
 		return true;
 	}
-	if (strlen(value) != NMBUS_SECADDR_STRLEN ||
+	if (!nmbus_secaddr_is_str(value) ||
 	    nmbus_secaddr_parse(value, m->secaddr))
 		return false;
 	m->primary = -1;
@@ -522,7 +522,7 @@ static int meter_key(struct parse_ctx *ctx, const char *name,
 	} else if (!strcmp(name, "address")) {
 		if (!parse_address(m, value) ||
 		    strlen(value) >= sizeof(m->address))
-			perr(ctx, "address '%s': a primary address (0-250, 254) or 16 hex digits IIIIIIIIMMMMVVDD",
+			perr(ctx, "address '%s': a primary address (0-250, 254) or 16 hex digits IIIIIIIIMMMMVVDD (or bytes: and the 8 bytes as sent)",
 			     value);
 		else
 			strcpy(m->address, value);

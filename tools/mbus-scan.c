@@ -294,22 +294,25 @@ static int on_result(const struct nmbus_scan_result *r, void *arg)
 }
 
 /* A bad MASK: say what is wrong with it; nothing is sent. */
-static void check_mask(const char *m)
+static void check_mask(const char *arg)
 {
+	size_t plen = sizeof(NMBUS_SECADDR_BYTES) - 1;
+	const char *m = strncmp(arg, NMBUS_SECADDR_BYTES, plen) ? arg :
+			arg + plen;
 	uint8_t mask[NMBUS_SECADDR_LEN];
 	size_t len = strlen(m), bad = strspn(m, "0123456789abcdefABCDEF");
 
 	if (len != NMBUS_SECADDR_STRLEN)
 		die_usage("bad mask '%s': 16 hex digits IIIIIIIIMMMMVVDD "
-			  "expected, not %zu", m, len);
+			  "expected, not %zu", arg, len);
 	if (bad != len)
-		die_usage("bad mask '%s': '%c' is not a hex digit", m, m[bad]);
+		die_usage("bad mask '%s': '%c' is not a hex digit", arg, m[bad]);
 	bad = strspn(m, "0123456789Ff");
 	if (bad < 8)
 		die_usage("bad mask '%s': identification number digit '%c': "
-			  "0-9 or F (any) expected", m, m[bad]);
-	if (nmbus_secaddr_parse(m, mask))
-		die_usage("bad mask '%s'", m);
+			  "0-9 or F (any) expected", arg, m[bad]);
+	if (nmbus_secaddr_parse(arg, mask))
+		die_usage("bad mask '%s'", arg);
 }
 
 /* One scan at the current rate; false on failure. */

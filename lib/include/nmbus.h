@@ -802,6 +802,8 @@ NMBUS_API ssize_t nmbus_parse_hex(const char *text, size_t len, uint8_t *out,
 /* Lengths. */
 #define NMBUS_SECADDR_LEN	8	/* ID (4), manufacturer (2), version, medium */
 #define NMBUS_SECADDR_STRLEN	16	/* hex digits, without the NUL */
+/* The prefix of the wire-order form of nmbus_secaddr_parse() */
+#define NMBUS_SECADDR_BYTES	"bytes:"
 #define NMBUS_DRH_MAX		32	/* longest data record header accepted */
 
 /**
@@ -1255,6 +1257,10 @@ NMBUS_API int nmbus_encode_dib(uint8_t *buf, size_t size, unsigned int coding,
  *	2C2Dh, is "2D2C"; FFFF = any), version and medium as hex bytes
  *	(FF = any). Example: "123456782D2C0107" is the Kamstrup meter
  *	12345678, version 1, medium 7 (water).
+ *	With the prefix "bytes:" (NMBUS_SECADDR_BYTES), the 8 bytes as
+ *	they are sent, the identification number too: the form some
+ *	portals and manuals print ("as bytes"). "bytes:20316513C5140004" is
+ *	the EFE meter 13653120, the same as "13653120C5140004".
  * @addr: the 8 bytes in wire order: ID BCD LSB first, manufacturer LSB
  *	first, version, medium ("78 56 34 12 2D 2C 01 07" for the example)
  *
@@ -1262,6 +1268,18 @@ NMBUS_API int nmbus_encode_dib(uint8_t *buf, size_t size, unsigned int coding,
  */
 NMBUS_API int nmbus_secaddr_parse(const char *str,
 				  uint8_t addr[NMBUS_SECADDR_LEN]);
+
+/**
+ * nmbus_secaddr_is_str() - whether @str has the length of a secondary address
+ * @str: a string; 16 characters, or "bytes:" and 16 characters
+ *
+ * For programs that take a primary or a secondary address in one
+ * argument: true means "give it to nmbus_secaddr_parse()", whose answer
+ * then says whether it is valid.
+ *
+ * Return: true or false.
+ */
+NMBUS_API bool nmbus_secaddr_is_str(const char *str);
 
 /**
  * nmbus_secaddr_format() - the inverse of nmbus_secaddr_parse()

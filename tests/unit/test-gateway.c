@@ -384,6 +384,27 @@ TEST(a_good_configuration_loads)
 	cleanup();
 }
 
+/* Seed 002's address strings, in the wire-order form. */
+TEST(an_address_as_bytes_selects_the_meter_it_means)
+{
+	static const uint8_t efe[8] = { 0x20, 0x31, 0x65, 0x13,
+					0xff, 0xff, 0xff, 0xff };
+	struct gw_config cfg;
+	char errs[2048];
+
+	scratch();
+	write_file("gatewayd.conf", good_main);
+	write_file("meters.d/heat.conf",
+		   "bus = heating\naddress = bytes:20316513FFFFFFFF\n");
+	EXPECT_EQ(0, load(&cfg, errs, sizeof(errs)));
+	EXPECT_STREQ("", errs);
+	ASSERT_EQ(1u, cfg.n_meters);
+	EXPECT_EQ(-1, cfg.meters[0].primary);
+	EXPECT_EQ(0, memcmp(efe, cfg.meters[0].secaddr, 8));
+	gw_config_free(&cfg);
+	cleanup();
+}
+
 TEST(every_error_is_reported_with_file_and_line)
 {
 	struct gw_config cfg;
@@ -428,7 +449,7 @@ TEST(every_error_is_reported_with_file_and_line)
 		"gatewayd.conf:11: expected KEY = VALUE or [SECTION]\n"
 		"gatewayd.conf:12: unknown section [telemetry] (gateway, bus NAME, mqtt, homeassistant)\n"
 		"gatewayd.conf:13: section header without ']'\n"
-		"meters.d/a.conf:3: address '251': a primary address (0-250, 254) or 16 hex digits IIIIIIIIMMMMVVDD\n"
+		"meters.d/a.conf:3: address '251': a primary address (0-250, 254) or 16 hex digits IIIIIIIIMMMMVVDD (or bytes: and the 8 bytes as sent)\n"
 		"meters.d/a.conf:4: interval '4s': a duration from 5s to 1d\n"
 		"meters.d/a.conf:5: unknown key 'speed' in [meter]\n"
 		"meters.d/a.conf:6: profile 'nosuch' unknown (known: calmex2, calec-st2, cmi1020)\n"
