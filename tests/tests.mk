@@ -77,3 +77,6 @@ unit: $(EXAMPLES)
 $(O)/tests/unit/test-rfc2217: $(O)/tools/rfc2217.o
 $(O)/tests/unit/test-relay: $(O)/tools/attach-tcp.o $(O)/tools/rfc2217.o \
 	$(O)/tools/attach-resolve.o
+
+# mbus-tcpd on the host: the server on a simulated bus, real loopback TCP.
+$(O)/tests/unit/test-tcpd: $(O)/tools/tcpd.o
