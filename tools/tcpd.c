@@ -67,6 +67,7 @@ struct client {
 	long long last_ms;		/* last byte read or written */
 	long long part_ms;		/* first byte of a half frame, or 0 */
 	bool eof;			/* the client closed its side */
+	bool dead;			/* a write failed */
 	bool refusal_logged;
 	unsigned long exchanges;
 };
@@ -569,7 +570,7 @@ static void exchange_one(struct tcpd *t, long long now)
 		client_exchange(t, cl);
 		now = now_ms();
 		if (!client_write(cl, now))
-			cl->eof = true;
+			cl->dead = true;
 		if (!cl->out_len)
 			client_parse(t, cl, false, now);
 		return;
@@ -604,6 +605,10 @@ static int next_timeout(const struct tcpd *t, long long now)
 static bool client_check(struct tcpd *t, struct client *cl, long long now,
 			 const char **why)
 {
+	if (cl->dead) {
+		*why = "connection lost";
+		return false;
+	}
 	if (cl->part_ms && now - cl->part_ms >= t->conf.frame_timeout_ms)
 		client_parse(t, cl, true, now);
 	if (t->conf.idle_timeout_s &&
@@ -646,7 +651,8 @@ static void serve_clients(struct tcpd *t, const struct pollfd *pfd,
 		const char *why = NULL;
 		bool ok = true;
 
-		if (rev & POLLOUT)
+		/* An error or hangup shows in the write that fails. */
+		if (cl->out_len && (rev & (POLLOUT | POLLERR | POLLHUP)))
 			ok = client_write(cl, now);
 		if (ok && !cl->out_len && cl->in_pos == cl->in_len &&
 		    !cl->pending && (rev & (POLLIN | POLLHUP | POLLERR)))

@@ -843,6 +843,36 @@ TEST_F(srv, an_idle_client_is_closed)
 	EXPECT_EQ(1, self->stats.idle_closed);
 }
 
+/* A client gone before its reply was written holds up nobody. */
+TEST_F(srv, a_client_gone_before_its_reply_costs_nothing)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	uint8_t rx[512];
+	int gone, fd, n;
+
+	SKIP_UNLESS_PLAIN();
+	__atomic_store_n(&self->bus.delay_ms, 100, __ATOMIC_RELAXED);
+	gone = client(self);
+	ASSERT_LE(0, gone);
+	ASSERT_EQ(0, req_ud2(gone, 13));
+	sleep_ms(30);
+	/* A reset, not a FIN: the reply's write fails. */
+	ASSERT_EQ(0, setsockopt(gone, SOL_SOCKET, SO_LINGER, &lg,
+				sizeof(lg)));
+	close(gone);
+	fd = client(self);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, req_ud2(fd, 14));
+	n = recv_within(fd, rx, sizeof(rx), RSP_LEN, 2000);
+	EXPECT_TRUE(is_rsp_ud(rx, n, 14));
+	close(fd);
+	sleep_ms(50);
+	server_stop(self);
+	EXPECT_EQ(2, self->bus.xfers);
+	EXPECT_EQ(2, self->stats.accepted);
+	EXPECT_EQ(0, tcpd_clients(self->t));
+}
+
 /* Stopped during an exchange: that exchange's reply is still written. */
 TEST_F(srv, a_stop_waits_for_the_exchange_in_flight)
 {
