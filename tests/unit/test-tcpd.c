@@ -141,7 +141,8 @@ static size_t long_frame(uint8_t *f, uint8_t c, uint8_t a, uint8_t ci,
 	f[4] = c;
 	f[5] = a;
 	f[6] = ci;
-	memcpy(f + 7, data, n);
+	if (n)
+		memcpy(f + 7, data, n);
 	for (size_t i = 0; i < n; i++)
 		cs += data[i];
 	f[7 + n] = cs;
