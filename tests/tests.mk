@@ -80,3 +80,5 @@ $(O)/tests/unit/test-relay: $(O)/tools/attach-tcp.o $(O)/tools/rfc2217.o \
 
 # test-json runs every tool with hostile arguments and parses the output.
 $(O)/tests/unit/test-json: | $(TOOL_BINS)
+# mbus-tcpd on the host: the server on a simulated bus, real loopback TCP.
+$(O)/tests/unit/test-tcpd: $(O)/tools/tcpd.o

@@ -38,6 +38,7 @@ ifeq ($(TOOLS_LINK),shared)
 TOOL_LIB := $(LIB_SO)
 TOOL_LIB_LINK = -L$(O) -lnmbus
 TOOL_PRIVATE_mbus-sim := $(O)/driver/mbus_frame.o
+TOOL_PRIVATE_mbus-tcpd := $(O)/driver/mbus_frame.o
 else
 TOOL_LIB := $(LIB_A)
 TOOL_LIB_LINK = $(LIB_A)
@@ -68,3 +69,8 @@ $(O)/static/attach-resolve.o: tools/attach-resolve.c
 	@mkdir -p $(dir $@)
 	$(CC) $(NMBUS_CPPFLAGS) $(NMBUS_CFLAGS) $(CPPFLAGS) -DNMBUS_STATIC_RESOLVE \
 		-MMD -MP -c -o $@ $<
+
+# mbus-tcpd: the server, which the unit tests run on a simulated bus; it
+# cuts frames with the kernel's delimiter.
+$(O)/tools/mbus-tcpd $(O)/static/tools/mbus-tcpd: $(O)/tools/tcpd.o
+$(O)/tools/mbus-tcpd: $(TOOL_PRIVATE_mbus-tcpd)
