@@ -312,6 +312,11 @@ long long ksft_now_us(void)
 
 long long ksft_slack_us(long long us)
 {
+	return us * ksft_time_scale();
+}
+
+unsigned int ksft_time_scale(void)
+{
 	static int scale;
 	char line[2048] = "";
 	const char *p;
@@ -329,7 +334,7 @@ long long ksft_slack_us(long long us)
 		if (p && atoi(p + 17) > 1)
 			scale = atoi(p + 17);
 	}
-	return us * scale;
+	return (unsigned int)scale;
 }
 
 /* At most this many arguments, the program's name and NULL included. */

@@ -79,6 +79,9 @@ long long ksft_now_us(void);
  */
 long long ksft_slack_us(long long us);
 
+/* N of nmbus_time_scale=N (1 without): how many times slower the kernel is. */
+unsigned int ksft_time_scale(void);
+
 /* Where the guest holds mbus-sim and the tools (static binaries). */
 #define KSFT_TOOLS	"/tools/"
 
