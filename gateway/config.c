@@ -570,6 +570,13 @@ static int meter_key(struct parse_ctx *ctx, const char *name,
 			m->max_telegrams = (unsigned int)v;
 	} else if (!strcmp(name, "filter")) {
 		parse_filter(ctx, m, value);
+	} else if (!strcmp(name, "format")) {
+		if (!strcmp(value, "values"))
+			m->format = GW_FORMAT_VALUES;
+		else if (!strcmp(value, "obis"))
+			m->format = GW_FORMAT_OBIS;
+		else
+			perr(ctx, "format '%s': values or obis", value);
 	} else {
 		perr(ctx, "unknown key '%s' in [meter]", name);
 	}

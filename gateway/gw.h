@@ -71,6 +71,12 @@ struct gw_kv {
 	char value[GW_NAME_MAX * 2];
 };
 
+/* What a meter's state message carries besides "values". */
+enum {
+	GW_FORMAT_VALUES,	/* values only */
+	GW_FORMAT_OBIS,		/* and "obis": the values with an OBIS code */
+};
+
 struct gw_meter_cfg {
 	char name[GW_NAME_MAX];
 	char bus[GW_NAME_MAX];
@@ -88,6 +94,7 @@ struct gw_meter_cfg {
 	unsigned int n_filter;
 	struct gw_kv statics[GW_STATIC_MAX];
 	unsigned int n_statics;
+	uint8_t format;			/* GW_FORMAT_VALUES or _OBIS */
 	struct gw_origin origin;
 	unsigned int seen;		/* parser: GW_M_* keys given */
 };
@@ -200,6 +207,7 @@ struct gw_value {
 	uint64_t storage;
 	struct gw_ha_class ha;
 	char unit[16];
+	const char *obis;		/* static (libnmbus), NULL: none */
 };
 
 #define GW_VALUES_MAX	(NMBUS_MAX_RECORDS * 2)

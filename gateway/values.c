@@ -398,6 +398,7 @@ static void add_value(struct gw_reading *r, const struct gw_meter_cfg *m,
 	if (!gv->numeric)
 		format_text_value(&v, gv->text, sizeof(gv->text));
 	snprintf(gv->unit, sizeof(gv->unit), "%s", nmbus_unit_name(v.unit));
+	gv->obis = nmbus_record_obis(f, rec);
 	gw_ha_classify(&v, r->header.medium, &gv->ha);
 	r->n_values++;
 }
@@ -446,6 +447,44 @@ static void json_number(struct gw_buf *b, double v)
 	gw_buf_puts(b, tmp);
 }
 
+static void json_value(struct gw_buf *b, const struct gw_value *v)
+{
+	if (v->numeric)
+		json_number(b, v->number);
+	else
+		gw_buf_json_str(b, v->text);
+}
+
+/*
+ * ,"obis":{CODE:VALUE,...}: every value with an OBIS code, keyed by it;
+ * a code met again (a later telegram's record) keeps its first value.
+ */
+static void json_obis(struct gw_buf *b, const struct gw_reading *r)
+{
+	bool first = true;
+
+	gw_buf_puts(b, ",\"obis\":{");
+	for (unsigned int i = 0; i < r->n_values; i++) {
+		const struct gw_value *v = &r->values[i];
+		unsigned int k;
+
+		if (!v->obis)
+			continue;
+		for (k = 0; k < i; k++)
+			if (r->values[k].obis &&
+			    !strcmp(r->values[k].obis, v->obis))
+				break;
+		if (k < i)
+			continue;
+		gw_buf_puts(b, first ? "" : ",");
+		first = false;
+		gw_buf_json_str(b, v->obis);
+		gw_buf_puts(b, ":");
+		json_value(b, v);
+	}
+	gw_buf_puts(b, "}");
+}
+
 char *gw_reading_json(const struct gw_reading *r, const struct gw_meter_cfg *m,
 		      const char *secaddr)
 {
@@ -478,12 +517,11 @@ char *gw_reading_json(const struct gw_reading *r, const struct gw_meter_cfg *m,
 		gw_buf_puts(&b, i ? "," : "");
 		gw_buf_json_str(&b, v->key);
 		gw_buf_puts(&b, ":");
-		if (v->numeric)
-			json_number(&b, v->number);
-		else
-			gw_buf_json_str(&b, v->text);
+		json_value(&b, v);
 	}
 	gw_buf_puts(&b, "}");
+	if (m->format == GW_FORMAT_OBIS)
+		json_obis(&b, r);
 	if (m->n_statics) {
 		gw_buf_puts(&b, ",\"static\":{");
 		for (unsigned int i = 0; i < m->n_statics; i++) {

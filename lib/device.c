@@ -528,13 +528,12 @@ static bool plain_is(const struct nmbus_frame *f, const struct nmbus_record *r,
 	return text[n] == '\0';
 }
 
-NMBUS_API const char *nmbus_record_obis(const struct nmbus_frame *f,
-					const struct nmbus_record *r)
+const char *nmbus_cmi1020_obis(const struct nmbus_frame *f,
+			       const struct nmbus_record *r)
 {
 	uint8_t cls, dir;
 
-	if (!f || !r || !nmbus_is_cmi1020(&f->header) ||
-	    r->kind != NMBUS_RECORD_DATA || r->storage)
+	if (r->kind != NMBUS_RECORD_DATA || r->storage)
 		return NULL;
 	cls = obis_class(r);
 	if (!cls)

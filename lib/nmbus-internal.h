@@ -147,6 +147,13 @@ const struct vif_info *nmbus_value_decode(const struct nmbus_frame *f,
 bool nmbus_is_cmi1020(const struct nmbus_header *h);
 bool nmbus_is_calec(const struct nmbus_header *h);
 
+/* The CMi1020's OBIS table (seed 004, table 6); NULL if no row matches. */
+const char *nmbus_cmi1020_obis(const struct nmbus_frame *f,
+			       const struct nmbus_record *r);
+
+/* Whether nmbus_record_obis() can give a code for a record of @f. */
+bool nmbus_frame_may_have_obis(const struct nmbus_frame *f);
+
 /*
  * <ProductName> of the XML formats: rscada/libmbus's product list and
  * rules, which differ from nmbus_device_name()'s seed names (a CALEC ST II

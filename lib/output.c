@@ -570,7 +570,7 @@ static const struct {
 };
 
 struct json_ctx {
-	bool obis;	/* the frame is from a CMi1020 */
+	bool obis;	/* its records may have OBIS codes */
 	bool storage;	/* the device names its storage numbers */
 };
 
@@ -730,7 +730,7 @@ void nmbus_write_json(struct nmbus_out *o, const struct nmbus_frame *f)
 			json_header(o, f);
 		nmbus_out_str(o, ",\"records\":[");
 		struct json_ctx ctx = {
-			.obis = nmbus_is_cmi1020(&f->header),
+			.obis = nmbus_frame_may_have_obis(f),
 			.storage = nmbus_is_calec(&f->header),
 		};
 

@@ -595,21 +595,42 @@ NMBUS_API const char *nmbus_frame_storage_name(const struct nmbus_frame *frame,
 					       const struct nmbus_record *rec);
 
 /**
- * nmbus_record_obis() - OBIS code of a record from an Elvaco CMi1020
- * @frame: the frame (its header must be a CMi1020's)
+ * nmbus_record_obis() - OBIS code (IEC 62056-61) of a record
+ * @frame: the decoded frame
  * @rec: one of its records
  *
- * Uses the CMi1020 OBIS-to-M-Bus table (VIF class, direction VIFE,
- * tariff and subunit) in reverse.
+ * A device with its own table gets only that table's codes: the Elvaco
+ * CMi1020 (manufacturer ELV, generation 01h..09h, medium 00h or 02h; seed
+ * 004's OBIS-to-M-Bus table in reverse, by VIF class, direction VIFE,
+ * tariff and subunit).
  *
- * The CMi1020 is recognised by its header: manufacturer ELV, generation
- * 01h..09h and medium 00h (what the module sends, its manual 6.7.2.2) or
- * 02h (electricity).
+ * Any other frame gets the generic mapping, and only for a data record
+ * with storage 0, subunit 0, function instantaneous, a value, and no
+ * combinable VIFE other than 3Bh/3Ch (direction: forward is import, +;
+ * backward is export, -), 7Ch 01h..04h (at phase L1..L3, neutral), 7Ch
+ * 10h (absolute: both directions) and 00h (no record error):
  *
- * Return: static string in the IEC 62056-61 form A-B:C.D.E, such as
- * "1-0:1.8.0" (the E350's letter groups C and F as 96 and 97: "0-0:96.7.0"
- * for its C.7.0), or NULL if no row matches or the frame is not from a
- * CMi1020.
+ * - electricity (medium 02h): energy in Wh with a direction 1-0:1.8.E,
+ *   2.8.E, 15.8.E (E = tariff 0..63), per phase 21/41/61.8.0, 22/42/62.8.0,
+ *   35/55/75.8.0; reactive energy 3.8.E, 4.8.E, per phase 23/43/63.8.0 and
+ *   24/44/64.8.0; power 1.7.0, 2.7.0, 15.7.0 and per phase 21/41/61,
+ *   22/42/62, 35/55/75.7.0; reactive power 3.7.0, 4.7.0 (23/43/63,
+ *   24/44/64.7.0); apparent power 9.7.0, 10.7.0 (29/49/69, 30/50/70.7.0);
+ *   voltage at L1/L2/L3 32/52/72.7.0; current at L1/L2/L3 31/51/71.7.0, at
+ *   neutral 91.7.0; frequency 14.7.0. Energy or power without a direction
+ *   gets nothing: EN 13757-3 does not say import or export.
+ * - cold water (16h) 8-0, warm or hot water (06h, 15h) 9-0 (EN 13757-1):
+ *   volume 1.0.E (E = tariff 0..9), volume flow 2.0.0, flow temperature
+ *   3.0.0, without a direction or phase. Medium 07h ("water") is neither
+ *   cold nor hot: nothing.
+ * - heat, gas and every other medium: nothing.
+ *
+ * The full table and its sources are in Documentation/library-guide.rst.
+ * Allocates nothing; thread-safe.
+ *
+ * Return: static string in the form A-B:C.D.E, such as "1-0:1.8.0" (the
+ * CMi1020's letter groups C and F as 96 and 97: "0-0:96.7.0" for its
+ * C.7.0), or NULL if the record has no code or an argument is NULL.
  */
 NMBUS_API const char *nmbus_record_obis(const struct nmbus_frame *frame,
 					const struct nmbus_record *rec);

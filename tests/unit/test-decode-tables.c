@@ -578,15 +578,19 @@ static const struct cmi_row cmi_table6[] = {
 	R("\x04\xfc\x04" "hAVk" "\x76" "\1\0\0\0", "1-0:9.8.0", NONE, NULL),
 };
 
-/* Decode @row in a CMi1020 telegram; 0 if it came out as the table says. */
-static int check_cmi_row(struct __test_metadata *_metadata,
-			 const struct cmi_row *row)
+/*
+ * Decode @row in a CMi1020 telegram of @medium; 0 if it came out as the
+ * table says.
+ */
+static int check_cmi_row_medium(struct __test_metadata *_metadata,
+				const struct cmi_row *row, uint8_t medium)
 {
 	uint8_t ud[64] = { CMI1020_HDR };
 	struct nmbus_value v;
 	struct decoded d;
 	const char *obis;
 
+	ud[7] = medium;
 	memcpy(ud + 12, row->rec, row->len);
 	d.len = mkframe(d.buf, 0x08, 0x05, 0x72, ud, 12 + row->len);
 	if (nmbus_decode(&d.f, d.buf, d.len, d.rec, 4) ||
@@ -609,6 +613,13 @@ static int check_cmi_row(struct __test_metadata *_metadata,
 		return 1;
 	}
 	return 0;
+}
+
+/* As the module sends it: medium 00h. */
+static int check_cmi_row(struct __test_metadata *_metadata,
+			 const struct cmi_row *row)
+{
+	return check_cmi_row_medium(_metadata, row, 0x00);
 }
 
 TEST(cmi1020_is_known_by_the_header_its_manual_shows)
@@ -638,12 +649,15 @@ TEST(cmi1020_is_known_by_the_header_its_manual_shows)
 	d.buf[d.len - 2] += 0x02;
 	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 4));
 	EXPECT_STREQ("1-0:1.8.0", nmbus_record_obis(&d.f, &d.rec[0]));
-	/* Generation 0Ah is outside "01-09": no CMi1020. */
+	/*
+	 * Generation 0Ah is outside "01-09": no CMi1020, but an electricity
+	 * meter, whose forward energy the generic mapping codes the same.
+	 */
 	d.buf[7 + 6] = 0x0a;
 	d.buf[d.len - 2] += 0x0a - 0x01;
 	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 4));
 	EXPECT_EQ(NULL, nmbus_device_name(&d.f.header));
-	EXPECT_EQ(NULL, nmbus_record_obis(&d.f, &d.rec[0]));
+	EXPECT_STREQ("1-0:1.8.0", nmbus_record_obis(&d.f, &d.rec[0]));
 	/* A CMa10 (ELV, room sensor 1Bh) gets no OBIS codes. */
 	d.buf[7 + 6] = 0x01;
 	d.buf[7 + 7] = 0x1b;
@@ -668,6 +682,25 @@ TEST(cmi1020_table6_every_row_gets_its_obis_code_and_unit)
 			TH_LOG("table 6 row %zu", i < 58 ? i : i + 1);
 	}
 	EXPECT_EQ(67u, ARRAY_SIZE(cmi_table6));
+}
+
+/*
+ * With medium 02h the frame is an electricity meter's, but the device's
+ * table still decides: 15.8.0 for energy without a direction, 36.7.0 for
+ * subunit 1's power, where the generic mapping would give nothing.
+ */
+TEST(cmi1020_table_overrides_the_generic_mapping)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cmi_table5); i++) {
+		EXPECT_EQ(0, check_cmi_row_medium(_metadata, &cmi_table5[i],
+						  0x02))
+			TH_LOG("table 5 row %zu", i);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(cmi_table6); i++) {
+		EXPECT_EQ(0, check_cmi_row_medium(_metadata, &cmi_table6[i],
+						  0x02))
+			TH_LOG("table 6 row %zu", i < 58 ? i : i + 1);
+	}
 }
 
 /* Table 5 types its status and flags Uint8, Uint24: bit fields. */

@@ -283,6 +283,63 @@ TEST(reals_are_published_as_the_tools_print_them)
 	free(r);
 }
 
+/* Seed 003's electricity readings, the way EN 13757-3 codes them. */
+static const uint8_t elec_records[] = {
+	0x04, 0x83, 0x3b, 0x10, 0x27, 0x00, 0x00,	/* +A 10000 Wh */
+	0x84, 0x10, 0x83, 0x3b, 0x01, 0x00, 0x00, 0x00,	/* +A tariff 1 */
+	0x04, 0x83, 0x3c, 0xe8, 0x03, 0x00, 0x00,	/* -A 1000 Wh */
+	0x02, 0xfd, 0xc8, 0xfc, 0x02, 0xe6, 0x08,	/* U L2 227.8 V */
+	0x04, 0x03, 0x05, 0x00, 0x00, 0x00,		/* energy: no code */
+	0x04, 0x83, 0x3b, 0x11, 0x27, 0x00, 0x00,	/* +A again */
+};
+
+TEST(obis_format_adds_the_values_keyed_by_their_code)
+{
+	struct gw_meter_cfg m = { .name = "m1", .bus = "b" };
+	struct gw_reading *r = calloc(1, sizeof(*r));
+	uint8_t f[300];
+	size_t n = rsp_ud(f, elec_records, sizeof(elec_records), 0x02);
+	char *json;
+
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, gw_reading_add_telegram(r, &m, f, n));
+	ASSERT_EQ(6u, r->n_values);
+	EXPECT_STREQ("1-0:1.8.0", r->values[0].obis);
+	EXPECT_EQ(NULL, r->values[4].obis);
+	json = gw_reading_json(r, &m, "");
+	ASSERT_NE(NULL, json);
+	EXPECT_EQ(NULL, strstr(json, "\"obis\":{")) TH_LOG("%s", json);
+	/* the telegrams carry the codes whatever the format */
+	EXPECT_NE(NULL, strstr(json, "\"obis\":\"1-0:2.8.0\"")) TH_LOG("%s", json);
+	free(json);
+	m.format = GW_FORMAT_OBIS;
+	json = gw_reading_json(r, &m, "");
+	ASSERT_NE(NULL, json);
+	EXPECT_NE(NULL, strstr(json, "},\"obis\":{\"1-0:1.8.0\":10000,"
+				     "\"1-0:1.8.1\":1,\"1-0:2.8.0\":1000,"
+				     "\"1-0:52.7.0\":227.8},\"telegrams\":["))
+		TH_LOG("%s", json);
+	free(json);
+	gw_buf_free(&r->telegrams);
+	free(r);
+}
+
+TEST(format_is_values_or_obis)
+{
+	struct gw_config cfg;
+	char errs[2048];
+
+	scratch();
+	write_file("gatewayd.conf", good_main);
+	write_file("meters.d/a.conf",
+		   "bus = heating\naddress = 1\nformat = OBIS-keyed\n");
+	EXPECT_EQ(-1, load(&cfg, errs, sizeof(errs)));
+	EXPECT_STREQ("meters.d/a.conf:3: format 'OBIS-keyed': values or obis\n",
+		     errs);
+	gw_config_free(&cfg);
+	cleanup();
+}
+
 /* ---- the queue while the broker is away ------------------------------------- */
 
 static struct gw_msg *msg(int i)
@@ -344,7 +401,7 @@ TEST(a_good_configuration_loads)
 	write_file("meters.d/water1.conf",
 		   "name = cold-water\nbus = water\n"
 		   "address = 11490378FFFFFF16\ninterval = 1d\n"
-		   "min_interval = 1h\nbaud = auto\n");
+		   "min_interval = 1h\nbaud = auto\nformat = obis\n");
 	write_file("meters.d/README", "not a meter file\n");
 	EXPECT_EQ(0, load(&cfg, errs, sizeof(errs)));
 	EXPECT_STREQ("", errs);
@@ -380,6 +437,8 @@ TEST(a_good_configuration_loads)
 	EXPECT_EQ(0x16, cfg.meters[1].secaddr[7]);
 	EXPECT_EQ(GW_BAUD_AUTO, cfg.meters[1].baud);
 	EXPECT_EQ(3600000u, cfg.meters[1].min_interval_ms);
+	EXPECT_EQ(GW_FORMAT_VALUES, cfg.meters[0].format);
+	EXPECT_EQ(GW_FORMAT_OBIS, cfg.meters[1].format);
 	gw_config_free(&cfg);
 	cleanup();
 }
