@@ -426,7 +426,7 @@ static char *readout_xml(const struct reply *r, unsigned int n,
 	struct text t = { 0 };
 	struct nmbus_frame f;
 	unsigned int id = 0;
-	char *xml;
+	char *xml, *end;
 	const char *body;
 
 	for (unsigned int i = 0; i < n; i++) {
@@ -447,9 +447,13 @@ static char *readout_xml(const struct reply *r, unsigned int n,
 			continue;
 		}
 		body = strstr(xml, "    <DataRecord");
+		/* One </MBusData> closes the whole readout, added below. */
+		end = strstr(xml, "</MBusData>");
+		if (end)
+			*end = '\0';
 		if (i == 0)
 			text_add(&t, xml, body ? (size_t)(body - xml) :
-				 strlen(xml) - strlen("</MBusData>\n"));
+				 strlen(xml));
 		if (body)
 			add_records(&t, body, &id, n > 1 ? (int)i : -1,
 				    r[i].when);
