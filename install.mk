@@ -18,6 +18,7 @@
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
@@ -34,8 +35,8 @@ pc_rel = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 LIB_SO_FILE := $(notdir $(LIB_SO))
 MAN_PAGES := $(wildcard Documentation/man/*.[1-8])
 
-.PHONY: install install-lib install-dev install-tools install-man \
-	install-system uninstall
+.PHONY: install install-lib install-dev install-tools install-compat \
+	install-man install-system uninstall
 
 # Both are rebuilt on every install: PREFIX and BINDIR may differ from one
 # install to the next.
@@ -55,7 +56,8 @@ $(addprefix $(O)/,$(UNITS)): $(O)/%: packaging/% FORCE
 .PHONY: FORCE
 FORCE:
 
-install: install-lib install-dev install-tools install-man install-system
+install: install-lib install-dev install-tools install-compat install-man \
+	install-system
 
 install-lib: $(LIB_SO)
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR)
@@ -74,6 +76,15 @@ install-dev: $(LIB_A) $(O)/libnmbus.pc install-lib
 install-tools: $(TOOL_BINS)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR)
 	$(INSTALL) -m 0755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)/
+
+# libmbus's tool names, in a directory of their own (libmbus-compat(1)).
+COMPAT_DIR := $(LIBEXECDIR)/n_mbus/libmbus-compat
+
+install-compat: $(O)/tools/libmbus-compat
+	$(INSTALL) -d $(DESTDIR)$(COMPAT_DIR)
+	$(INSTALL) -m 0755 $(O)/tools/libmbus-compat $(DESTDIR)$(COMPAT_DIR)/
+	$(foreach n,$(COMPAT_NAMES),ln -sfn libmbus-compat \
+		$(DESTDIR)$(COMPAT_DIR)/$(n) &&) true
 
 install-man:
 	$(foreach m,$(MAN_PAGES),$(INSTALL) -D -m 0644 $(m) \
@@ -95,6 +106,7 @@ INSTALLED_FILES := \
 	$(PKGCONFIGDIR)/libnmbus.pc \
 	$(INCLUDEDIR)/nmbus.h $(INCLUDEDIR)/linux/mbus.h \
 	$(addprefix $(BINDIR)/,$(TOOLS)) \
+	$(addprefix $(COMPAT_DIR)/,libmbus-compat $(COMPAT_NAMES)) \
 	$(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
 	$(UDEVDIR)/60-n-mbus.rules $(addprefix $(SYSTEMDUNITDIR)/,$(UNITS)) \
 	$(MODPROBEDIR)/n_mbus.conf

@@ -74,3 +74,29 @@ $(O)/static/attach-resolve.o: tools/attach-resolve.c
 # cuts frames with the kernel's delimiter.
 $(O)/tools/mbus-tcpd $(O)/static/tools/mbus-tcpd: $(O)/tools/tcpd.o
 $(O)/tools/mbus-tcpd: $(TOOL_PRIVATE_mbus-tcpd)
+# libmbus-compat: rscada/libmbus's seven serial tools in one program that
+# dispatches on the name it runs as. Not a tool in BINDIR (libmbus's names
+# would clash with a libmbus installed alongside): the program and its
+# seven names go to $(LIBEXECDIR)/n_mbus/ (install.mk). $(O)/libmbus-compat/
+# holds the names as links for running it from the build tree.
+COMPAT_NAMES := mbus-serial-scan mbus-serial-scan-secondary \
+	mbus-serial-request-data mbus-serial-request-data-multi-reply \
+	mbus-serial-select-secondary mbus-serial-switch-baudrate \
+	mbus-serial-set-address
+COMPAT_LINKS := $(COMPAT_NAMES:%=$(O)/libmbus-compat/%)
+
+$(O)/tools/libmbus-compat: $(O)/tools/libmbus-compat.o $(TOOL_COMMON) $(TOOL_LIB)
+	$(CC) $(NMBUS_LDFLAGS) -o $@ $(filter-out $(TOOL_LIB),$^) \
+		$(TOOL_LIB_LINK) -lm
+
+$(O)/static/tools/libmbus-compat: $(O)/tools/libmbus-compat.o $(TOOL_COMMON) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) -static $(LDFLAGS) -o $@ $(filter-out $(LIB_A),$^) $(LIB_A) -lm
+
+$(COMPAT_LINKS): | $(O)/tools/libmbus-compat
+	@mkdir -p $(dir $@)
+	ln -sfn ../tools/libmbus-compat $@
+
+TOOL_BINS_ALL := $(TOOL_BINS) $(O)/tools/libmbus-compat
+tools: $(O)/tools/libmbus-compat $(COMPAT_LINKS)
+TOOL_STATIC += $(O)/static/tools/libmbus-compat
