@@ -15,11 +15,11 @@
  *
  * Checked: every exchange ends, within a bound, with the status its
  * fault makes; after each session the port's counters (MBUS_IOC_GET_STATS)
- * grew by what was injected: exactly for frames, acknowledgments,
- * timeouts, garbled windows, checksum and length errors, parity, framing
- * and overrun errors, breaks, bytes sent and received; as a lower bound
- * for noise bytes and inter-character timeouts (the parser may count a
- * faulty reply's bytes and its stall in more than one way); every reader
+ * grew by exactly what was injected: timeouts, garbled windows, parity,
+ * framing and overrun errors, breaks, bytes sent and received; and by
+ * exactly what the kernel's own frame delimiter, run here on the same
+ * characters, counts for frames, acknowledgments, checksum and length
+ * errors, noise bytes and partial frames flushed; every reader
  * got every frame sent outside an exchange; the monitor heard every
  * request, timeout and break unless the kernel counted the event as
  * dropped. The kernel log is checked by the runner (KASAN, lockdep,
