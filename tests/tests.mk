@@ -44,7 +44,7 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run $(O) $(FUZZ_SECONDS)
 
-bench: all modules kbench
+bench: all modules kbench ksft
 	tests/bench/run $(O)
 
 # test-sim links the simulator's objects and runs the built mbus-sim.
