@@ -6,6 +6,7 @@
 #   make deps         install every Debian package the build and tests need
 #   make check        all test lanes; ends with "N passed, N failed"
 #   make demo         the main job on a simulated bus, in QEMU
+#   make ksft-debug   the kselftests on the debug kernel (built once, cached)
 #   make bench        benchmarks (figures, not pass/fail)
 #   make fuzz         long fuzzing runs (FUZZ_SECONDS per target)
 #   make SAN=1 ...    user space with ASan/UBSan (objects in build-san/)
@@ -37,16 +38,18 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(NMBUS_CPPFLAGS) $(NMBUS_CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
 
-.PHONY: all module lib tools deps check demo bench fuzz clean unit ksft \
+.PHONY: all module lib tools gateway deps check demo bench fuzz clean unit \
+	ksft ksft-debug \
 	static-checks install
 
-all: module lib tools
+all: module lib tools gateway
 
 # Keep objects that only serve as steps to a program.
 .SECONDARY:
 
 include lib/lib.mk
 include tools/tools.mk
+include gateway/gateway.mk
 include tests/tests.mk
 include install.mk
 
@@ -62,13 +65,25 @@ $(O)/kmod/%/n_mbus.ko: $(KMOD_SRCS)
 
 module: $(O)/kmod/$(KVER)/n_mbus.ko
 
-modules: $(foreach k,$(KVERS),$(O)/kmod/$(k)/n_mbus.ko)
+# The test-only tty driver of the kselftests (tests/tline/), built the same
+# way for every kernel; never installed.
+TLINE_SRCS := $(wildcard tests/tline/Kbuild tests/tline/*.[ch])
+
+$(O)/tline/%/mbus_tline.ko: $(TLINE_SRCS)
+	scripts/kmod-tree $(O)/tline/$* $(TLINE_SRCS)
+	$(MAKE) -C $(if $(filter $*,$(KVER)),$(KDIR),/lib/modules/$*/build) \
+		M=$(CURDIR)/$(O)/tline/$*/tests/tline O= W=1 modules
+	ln -sf tests/tline/mbus_tline.ko $@
+
+modules: $(foreach k,$(KVERS),$(O)/kmod/$(k)/n_mbus.ko \
+	 $(O)/tline/$(k)/mbus_tline.ko)
 
 deps:
 	scripts/deps
 
-# The harness headers and checkpatch come from Debian's linux-source-6.1.
-build/ksft/.stamp:
+# The harness headers, checkpatch and get_abi.pl come from Debian's
+# linux-source-6.1.
+build/ksft/.stamp: scripts/extract-ksrc
 	scripts/extract-ksrc build/ksft
 	@touch $@
 
@@ -77,6 +92,10 @@ check: all modules
 
 demo: all modules ksft
 	tests/qemu/demo $(O)
+
+# The debug lane alone: every kselftest on the KASAN + lockdep kernel.
+ksft-debug: all modules ksft
+	tests/debug-kernel/run $(O)
 
 clean:
 	rm -rf build build-san

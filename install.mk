@@ -2,7 +2,7 @@
 #
 # make install: libnmbus (shared, static, pkg-config), the headers
 # <nmbus.h> and <linux/mbus.h>, the tools, their man pages, the udev rule,
-# the systemd template unit and the modprobe options example.
+# the systemd template units and the modprobe options example.
 #
 #   make install                          everything under PREFIX=/usr/local
 #   make install DESTDIR=/tmp/stage       staged (packaging)
@@ -18,6 +18,7 @@
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
@@ -34,8 +35,8 @@ pc_rel = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 LIB_SO_FILE := $(notdir $(LIB_SO))
 MAN_PAGES := $(wildcard Documentation/man/*.[1-8])
 
-.PHONY: install install-lib install-dev install-tools install-man \
-	install-system uninstall
+.PHONY: install install-lib install-dev install-tools install-compat \
+	install-man install-system uninstall
 
 # Both are rebuilt on every install: PREFIX and BINDIR may differ from one
 # install to the next.
@@ -46,14 +47,17 @@ $(O)/libnmbus.pc: lib/libnmbus.pc.in FORCE
 	    -e 's|@includedir@|$(call pc_rel,$(INCLUDEDIR))|' \
 	    -e 's|@version@|$(VERSION)|' $< > $@
 
-$(O)/mbus-attach@.service: packaging/mbus-attach@.service FORCE
+UNITS := mbus-attach@.service mbus-attach-tcp@.service
+
+$(addprefix $(O)/,$(UNITS)): $(O)/%: packaging/% FORCE
 	@mkdir -p $(dir $@)
 	sed -e 's|/usr/bin/mbus-attach|$(BINDIR)/mbus-attach|' $< > $@
 
 .PHONY: FORCE
 FORCE:
 
-install: install-lib install-dev install-tools install-man install-system
+install: install-lib install-dev install-tools install-compat install-man \
+	install-system
 
 install-lib: $(LIB_SO)
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR)
@@ -73,16 +77,25 @@ install-tools: $(TOOL_BINS)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR)
 	$(INSTALL) -m 0755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)/
 
+# libmbus's tool names, in a directory of their own (libmbus-compat(1)).
+COMPAT_DIR := $(LIBEXECDIR)/n_mbus/libmbus-compat
+
+install-compat: $(O)/tools/libmbus-compat
+	$(INSTALL) -d $(DESTDIR)$(COMPAT_DIR)
+	$(INSTALL) -m 0755 $(O)/tools/libmbus-compat $(DESTDIR)$(COMPAT_DIR)/
+	$(foreach n,$(COMPAT_NAMES),ln -sfn libmbus-compat \
+		$(DESTDIR)$(COMPAT_DIR)/$(n) &&) true
+
 install-man:
 	$(foreach m,$(MAN_PAGES),$(INSTALL) -D -m 0644 $(m) \
 		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) &&) true
 
-install-system: $(O)/mbus-attach@.service
+install-system: $(addprefix $(O)/,$(UNITS))
 	$(INSTALL) -d $(DESTDIR)$(UDEVDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
 		$(DESTDIR)$(MODPROBEDIR)
 	$(INSTALL) -m 0644 packaging/60-n-mbus.rules $(DESTDIR)$(UDEVDIR)/60-n-mbus.rules
-	$(INSTALL) -m 0644 $(O)/mbus-attach@.service \
-		$(DESTDIR)$(SYSTEMDUNITDIR)/mbus-attach@.service
+	$(foreach u,$(UNITS),$(INSTALL) -m 0644 $(O)/$(u) \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/$(u) &&) true
 	$(INSTALL) -m 0644 packaging/n_mbus.conf $(DESTDIR)$(MODPROBEDIR)/n_mbus.conf
 
 # Every file the targets above install, and nothing else: directories stay
@@ -93,8 +106,9 @@ INSTALLED_FILES := \
 	$(PKGCONFIGDIR)/libnmbus.pc \
 	$(INCLUDEDIR)/nmbus.h $(INCLUDEDIR)/linux/mbus.h \
 	$(addprefix $(BINDIR)/,$(TOOLS)) \
+	$(addprefix $(COMPAT_DIR)/,libmbus-compat $(COMPAT_NAMES)) \
 	$(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
-	$(UDEVDIR)/60-n-mbus.rules $(SYSTEMDUNITDIR)/mbus-attach@.service \
+	$(UDEVDIR)/60-n-mbus.rules $(addprefix $(SYSTEMDUNITDIR)/,$(UNITS)) \
 	$(MODPROBEDIR)/n_mbus.conf
 
 uninstall:

@@ -8,7 +8,6 @@
 #ifndef _MBUS_COMPAT_H
 #define _MBUS_COMPAT_H
 
-#include <linux/timer.h>
 #include <linux/tty.h>
 
 /*
@@ -20,18 +19,15 @@
  * with -ESPIPE before .llseek is looked at (no_llseek is gone in 6.12).
  */
 
-/* from_timer() became timer_container_of() in 6.16. */
-#ifndef timer_container_of
-#define timer_container_of(var, t, field)	from_timer(var, t, field)
-#endif
-
 void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
 		  size_t count);
 
 /*
- * receive_buf took (const unsigned char *, const char *, int) before 6.6
- * and (const u8 *, const u8 *, size_t) since (MBUS_HAVE_RECEIVE_BUF_U8). Both forward to
- * mbus_receive(); the flag bytes are the same TTY_* values either way.
+ * receive_buf took (const unsigned char *, const char *, int) before 6.6:
+ * Debian's 6.1 needs the #else branch. It takes (const u8 *, const u8 *,
+ * size_t) since: 6.12 needs the first (MBUS_HAVE_RECEIVE_BUF_U8). Both
+ * forward to mbus_receive(); the flag bytes are the same TTY_* values
+ * either way.
  */
 #ifdef MBUS_HAVE_RECEIVE_BUF_U8
 static inline void mbus_ldisc_receive_buf(struct tty_struct *tty,

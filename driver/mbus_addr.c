@@ -232,6 +232,7 @@ static void mbus_build_select(struct mbus_port *port, const u8 *sec)
 	u8 *buf = port->tx_buf;
 	unsigned int l = 3 + MBUS_SELECT_DATA;
 
+	lockdep_assert_held(&port->bus_lock);
 	buf[0] = MBUS_FRAME_LONG_START;
 	buf[1] = l;
 	buf[2] = l;
@@ -256,6 +257,7 @@ static int mbus_ensure_selected(struct mbus_port *port,
 	unsigned int len = port->tx_len;
 	int err;
 
+	lockdep_assert_held(&port->bus_lock);
 	if (bus->selected && !memcmp(bus->sel, sec, MBUS_SELECT_DATA))
 		return 0;
 	memcpy(saved, port->tx_buf, len);

@@ -43,13 +43,13 @@ static int mbus_open(struct inode *inode, struct file *file)
 {
 	struct mbus_port *port;
 	struct mbus_file *mf;
-	unsigned long flags;
 
 	port = mbus_port_get(iminor(inode));
 	if (!port)
 		return -ENODEV;
 
-	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
+	/* Charged to the opener's memory cgroup: opens cost its memory. */
+	mf = kzalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
 	if (!mf) {
 		mbus_port_put(port);
 		return -ENOMEM;
@@ -57,10 +57,11 @@ static int mbus_open(struct inode *inode, struct file *file)
 	mf->port = port;
 	mutex_init(&mf->read_lock);
 
-	spin_lock_irqsave(&port->lock, flags);
+	spin_lock(&port->lock);
 	mf->params = port->defaults;
 	list_add_tail(&mf->node, &port->files);
-	spin_unlock_irqrestore(&port->lock, flags);
+	mbus_rxq_file_open(port, mf);
+	spin_unlock(&port->lock);
 
 	file->private_data = mf;
 	return stream_open(inode, file);
@@ -70,18 +71,22 @@ static int mbus_release(struct inode *inode, struct file *file)
 {
 	struct mbus_file *mf = file->private_data;
 	struct mbus_port *port = mf->port;
-	unsigned long flags;
 
-	spin_lock_irqsave(&port->lock, flags);
+	spin_lock(&port->lock);
+	mbus_rxq_file_release(port, mf);
 	list_del(&mf->node);
-	spin_unlock_irqrestore(&port->lock, flags);
+	spin_unlock(&port->lock);
 
 	kfree(mf);
 	mbus_port_put(port);
 	return 0;
 }
 
-/* Take the bus: -EINTR on a signal, -ENODEV once the port is gone. */
+/*
+ * Take the bus: -EINTR on a signal, -ENODEV once the port is gone. The
+ * wait is as long as the users before us hold it, each at most
+ * bus_hold_max_ms (mbus_hold_begin()).
+ */
 static int mbus_bus_lock(struct mbus_port *port)
 {
 	if (mutex_lock_interruptible(&port->bus_lock))
@@ -90,31 +95,40 @@ static int mbus_bus_lock(struct mbus_port *port)
 		mutex_unlock(&port->bus_lock);
 		return -ENODEV;
 	}
+	mbus_hold_begin(port);
 	return 0;
 }
 
 static void mbus_file_params(struct mbus_file *mf, struct mbus_params *p)
 {
-	unsigned long flags;
-
-	spin_lock_irqsave(&mf->port->lock, flags);
+	spin_lock(&mf->port->lock);
 	*p = mf->params;
-	spin_unlock_irqrestore(&mf->port->lock, flags);
+	spin_unlock(&mf->port->lock);
 }
 
-/* Copy a request from user space into port->tx_buf and validate it. */
-static int mbus_load_request(struct mbus_port *port, const u8 __user *buf,
+/*
+ * Copy a request from user space and validate it. Done before the bus is
+ * taken: a buffer that faults slowly (userfaultfd, FUSE) must not hold the
+ * bus, nor a detach that waits for it.
+ */
+static int mbus_copy_request(u8 *req, const u8 __user *buf, size_t len)
+{
+	if (!len || len > MBUS_FRAME_MAX)
+		return -EINVAL;
+	if (copy_from_user(req, buf, len))
+		return -EFAULT;
+	if (mbus_frame_check(req, len, NULL) != MBUS_EV_FRAME)
+		return -EINVAL;
+	return 0;
+}
+
+/* Make @req the request of the exchange about to run. */
+static void mbus_set_request(struct mbus_port *port, const u8 *req,
 			     size_t len)
 {
 	lockdep_assert_held(&port->bus_lock);
-	if (!len || len > MBUS_FRAME_MAX)
-		return -EINVAL;
-	if (copy_from_user(port->tx_buf, buf, len))
-		return -EFAULT;
-	if (mbus_frame_check(port->tx_buf, len, NULL) != MBUS_EV_FRAME)
-		return -EINVAL;
+	memcpy(port->tx_buf, req, len);
 	port->tx_len = len;
-	return 0;
 }
 
 static ssize_t mbus_write(struct file *file, const char __user *buf,
@@ -123,24 +137,24 @@ static ssize_t mbus_write(struct file *file, const char __user *buf,
 	struct mbus_file *mf = file->private_data;
 	struct mbus_port *port = mf->port;
 	struct mbus_result res = {};
+	u8 req[MBUS_FRAME_MAX];
 	struct mbus_params p;
-	unsigned long flags;
 	int err;
 
-	if (!count || count > MBUS_FRAME_MAX)
-		return -EINVAL;
+	err = mbus_copy_request(req, (const u8 __user *)buf, count);
+	if (err)
+		return err;
 	mbus_file_params(mf, &p);
 	err = mbus_bus_lock(port);
 	if (err)
 		return err;
-	err = mbus_load_request(port, (const u8 __user *)buf, count);
-	if (!err)
-		err = mbus_exchange(port, &p, true, &res);
+	mbus_set_request(port, req, count);
+	err = mbus_exchange(port, &p, true, &res);
 	if (!err && (res.status == MBUS_STATUS_FRAME ||
 		     res.status == MBUS_STATUS_ACK)) {
-		spin_lock_irqsave(&port->lock, flags);
-		mbus_rxq_put(port, &mf->rxq, res.data, res.len);
-		spin_unlock_irqrestore(&port->lock, flags);
+		spin_lock(&port->lock);
+		mbus_rxq_put(port, mf, res.data, res.len);
+		spin_unlock(&port->lock);
 		wake_up_interruptible(&port->wait);
 	}
 	mutex_unlock(&port->bus_lock);
@@ -150,69 +164,37 @@ static ssize_t mbus_write(struct file *file, const char __user *buf,
 	return err ? err : count;
 }
 
-/* Copy the oldest queued frame into @buf; -EAGAIN if none. */
-static int mbus_rxq_peek(struct mbus_file *mf, u8 *buf, size_t size,
-			 u32 *seq)
+/* Take the read lock; O_NONBLOCK never waits for another reader. */
+static int mbus_read_lock(struct mbus_file *mf, bool nonblock)
 {
-	struct mbus_port *port = mf->port;
-	struct mbus_rxq *q = &mf->rxq;
-	unsigned long flags;
-	int len;
-
-	spin_lock_irqsave(&port->lock, flags);
-	if (!q->count) {
-		len = port->dead ? -ENODEV : -EAGAIN;
-	} else if (q->len[q->head] > size) {
-		len = -EMSGSIZE;
-	} else {
-		len = q->len[q->head];
-		memcpy(buf, q->data[q->head], len);
-		*seq = q->head_seq;
-	}
-	spin_unlock_irqrestore(&port->lock, flags);
-	return len;
-}
-
-/* Take the frame peeked as @seq off the queue, unless it already left. */
-static void mbus_rxq_pop(struct mbus_file *mf, u32 seq)
-{
-	struct mbus_port *port = mf->port;
-	struct mbus_rxq *q = &mf->rxq;
-	unsigned long flags;
-
-	spin_lock_irqsave(&port->lock, flags);
-	if (q->count && q->head_seq == seq) {
-		q->head = (q->head + 1) % MBUS_RXQ_LEN;
-		q->count--;
-		q->head_seq++;
-	}
-	spin_unlock_irqrestore(&port->lock, flags);
-}
-
-static bool mbus_readable(struct mbus_file *mf)
-{
-	return READ_ONCE(mf->rxq.count) || READ_ONCE(mf->port->dead);
+	if (nonblock)
+		return mutex_trylock(&mf->read_lock) ? 0 : -EAGAIN;
+	return mutex_lock_interruptible(&mf->read_lock) ? -ERESTARTSYS : 0;
 }
 
 static ssize_t mbus_read(struct file *file, char __user *buf, size_t count,
 			 loff_t *ppos)
 {
 	struct mbus_file *mf = file->private_data;
+	bool nonblock = file->f_flags & O_NONBLOCK;
 	u8 frame[MBUS_FRAME_MAX];
-	u32 seq = 0;
+	u64 seq = 0;
 	int len;
 
-	if (mutex_lock_interruptible(&mf->read_lock))
-		return -ERESTARTSYS;
 	for (;;) {
-		len = mbus_rxq_peek(mf, frame, min_t(size_t, count, sizeof(frame)),
-				    &seq);
-		if (len != -EAGAIN || (file->f_flags & O_NONBLOCK))
+		len = mbus_read_lock(mf, nonblock);
+		if (len)
+			return len;
+		len = mbus_rxq_peek(mf, frame,
+				    min_t(size_t, count, sizeof(frame)), &seq);
+		if (len != -EAGAIN || nonblock)
 			break;
-		if (wait_event_interruptible(mf->port->wait, mbus_readable(mf))) {
-			len = -ERESTARTSYS;
-			break;
-		}
+		/* Sleep without the lock, which O_NONBLOCK readers try. */
+		mutex_unlock(&mf->read_lock);
+		if (wait_event_interruptible(mf->port->wait,
+					     mbus_rxq_pending(mf) ||
+					     READ_ONCE(mf->port->dead)))
+			return -ERESTARTSYS;
 	}
 	/* A bad buffer loses nothing: the frame stays queued. */
 	if (len >= 0 && copy_to_user(buf, frame, len))
@@ -229,7 +211,7 @@ static __poll_t mbus_poll(struct file *file, poll_table *wait)
 	__poll_t mask = 0;
 
 	poll_wait(file, &mf->port->wait, wait);
-	if (READ_ONCE(mf->rxq.count))
+	if (mbus_rxq_pending(mf))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (READ_ONCE(mf->port->dead))
 		mask |= EPOLLHUP | EPOLLERR;
@@ -261,15 +243,14 @@ int mbus_params_check(const struct mbus_params *p)
 static int mbus_ioc_set_params(struct mbus_file *mf, void __user *argp)
 {
 	struct mbus_params p;
-	unsigned long flags;
 
 	if (copy_from_user(&p, argp, sizeof(p)))
 		return -EFAULT;
 	if (mbus_params_check(&p))
 		return -EINVAL;
-	spin_lock_irqsave(&mf->port->lock, flags);
+	spin_lock(&mf->port->lock);
 	mf->params = p;
-	spin_unlock_irqrestore(&mf->port->lock, flags);
+	spin_unlock(&mf->port->lock);
 	return 0;
 }
 
@@ -313,27 +294,36 @@ static int mbus_ioc_send_break(struct mbus_port *port, u32 __user *argp)
 static int mbus_ioc_get_stats(struct mbus_port *port, void __user *argp)
 {
 	struct mbus_stats st;
-	unsigned long flags;
 
-	spin_lock_irqsave(&port->lock, flags);
+	spin_lock(&port->lock);
 	st = port->stats;
-	spin_unlock_irqrestore(&port->lock, flags);
+	spin_unlock(&port->lock);
 	return copy_to_user(argp, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
-/* Copy the outcome of an exchange back; the reply must fit. */
-static int mbus_xfer_result(struct mbus_xfer *x, const struct mbus_result *res)
+/*
+ * The outcome of an exchange into @x, the reply (or garbled bytes) into
+ * @rx; called under bus_lock, while @res->data is valid.
+ */
+static void mbus_xfer_result(struct mbus_xfer *x, const struct mbus_result *res,
+			     u8 *rx, u16 *rx_len)
 {
 	x->status = res->status;
 	x->attempts = res->attempts;
 	x->info = res->info;
-	if (res->len > x->rx_len) {
-		x->rx_len = res->len;
+	*rx_len = res->len;
+	memcpy(rx, res->data, res->len);
+}
+
+/* Copy the reply out, after the bus was released; it must fit. */
+static int mbus_xfer_copy_out(struct mbus_xfer *x, const u8 *rx, u16 len)
+{
+	if (len > x->rx_len) {
+		x->rx_len = len;
 		return -EMSGSIZE;
 	}
-	x->rx_len = res->len;
-	if (res->len && copy_to_user(u64_to_user_ptr(x->rx_buf), res->data,
-				     res->len))
+	x->rx_len = len;
+	if (len && copy_to_user(u64_to_user_ptr(x->rx_buf), rx, len))
 		return -EFAULT;
 	return 0;
 }
@@ -341,26 +331,24 @@ static int mbus_xfer_result(struct mbus_xfer *x, const struct mbus_result *res)
 static int mbus_ioc_set_addr(struct mbus_file *mf, void __user *argp)
 {
 	struct mbus_addr a;
-	unsigned long flags;
 
 	if (copy_from_user(&a, argp, sizeof(a)))
 		return -EFAULT;
 	if (mbus_addr_check(&a))
 		return -EINVAL;
-	spin_lock_irqsave(&mf->port->lock, flags);
+	spin_lock(&mf->port->lock);
 	mf->addr = a;
-	spin_unlock_irqrestore(&mf->port->lock, flags);
+	spin_unlock(&mf->port->lock);
 	return 0;
 }
 
 static int mbus_ioc_get_addr(struct mbus_file *mf, void __user *argp)
 {
 	struct mbus_addr a;
-	unsigned long flags;
 
-	spin_lock_irqsave(&mf->port->lock, flags);
+	spin_lock(&mf->port->lock);
 	a = mf->addr;
-	spin_unlock_irqrestore(&mf->port->lock, flags);
+	spin_unlock(&mf->port->lock);
 	return copy_to_user(argp, &a, sizeof(a)) ? -EFAULT : 0;
 }
 
@@ -368,10 +356,11 @@ static int mbus_ioc_xfer(struct mbus_file *mf, void __user *argp)
 {
 	struct mbus_port *port = mf->port;
 	struct mbus_result res = {};
+	u8 buf[MBUS_FRAME_MAX];
 	struct mbus_params p;
 	struct mbus_addr addr;
 	struct mbus_xfer x;
-	unsigned long flags;
+	u16 rx_len = 0;
 	int err;
 
 	if (copy_from_user(&x, argp, sizeof(x)))
@@ -384,28 +373,48 @@ static int mbus_ioc_xfer(struct mbus_file *mf, void __user *argp)
 	if (!(x.flags & MBUS_XFER_NO_REPLY) && !x.rx_len)
 		return -EINVAL;
 
-	spin_lock_irqsave(&port->lock, flags);
+	spin_lock(&port->lock);
 	p = mf->params;
 	addr = mf->addr;
-	spin_unlock_irqrestore(&port->lock, flags);
+	spin_unlock(&port->lock);
 	/* Addressed exchanges need a bound slave. */
 	if (x.flags & MBUS_XFER_ADDRESSED && addr.type == MBUS_ADDR_NONE)
 		return -EINVAL;
+	/* User memory is touched only while the bus is not held. */
+	err = mbus_copy_request(buf, u64_to_user_ptr(x.tx_buf), x.tx_len);
+	if (err)
+		return err;
 
 	err = mbus_bus_lock(port);
 	if (err)
 		return err;
-	err = mbus_load_request(port, u64_to_user_ptr(x.tx_buf), x.tx_len);
+	mbus_set_request(port, buf, x.tx_len);
+	err = mbus_xfer_transact(port, &p, &addr, x.flags, &res);
 	if (!err)
-		err = mbus_xfer_transact(port, &p, &addr, x.flags, &res);
-	if (!err)
-		err = mbus_xfer_result(&x, &res);
+		mbus_xfer_result(&x, &res, buf, &rx_len);
 	mutex_unlock(&port->bus_lock);
+	if (err)
+		return err;
+	err = mbus_xfer_copy_out(&x, buf, rx_len);
 	if (err && err != -EMSGSIZE)
 		return err;
 	if (copy_to_user(argp, &x, sizeof(x)))
 		return -EFAULT;
 	return err;
+}
+
+/* Commands that act on the bus or the file's link layer need write access. */
+static bool mbus_ioc_needs_write(unsigned int cmd)
+{
+	switch (cmd) {
+	case MBUS_IOC_XFER:
+	case MBUS_IOC_SET_BAUD:
+	case MBUS_IOC_SEND_BREAK:
+	case MBUS_IOC_SET_PARAMS:
+		return true;
+	default:
+		return false;
+	}
 }
 
 static long mbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -415,6 +424,8 @@ static long mbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	void __user *argp = (void __user *)arg;
 	struct mbus_params p;
 
+	if (mbus_ioc_needs_write(cmd) && !(file->f_mode & FMODE_WRITE))
+		return -EBADF;
 	if (mbus_port_dead(port))
 		return -ENODEV;
 

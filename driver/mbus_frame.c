@@ -20,31 +20,84 @@
 
 void mbus_parser_init(struct mbus_parser *p)
 {
+	p->start = 0;
 	p->len = 0;
 	p->consume = 0;
+	p->brk = MBUS_PARSER_NONE;
+	p->err = MBUS_PARSER_NONE;
+	p->sum[0] = 0;
+}
+
+/*
+ * The first byte at or after @from (and @p->start) whose flag @is_err or
+ * is a break (!@is_err) picks, or MBUS_PARSER_NONE. Searching only from
+ * where the last search ended keeps every byte searched once.
+ */
+static u16 mbus_parser_find(const struct mbus_parser *p, unsigned int from,
+			    bool is_err)
+{
+	unsigned int i, end = p->start + p->len;
+
+	if (from < p->start)
+		from = p->start;
+	for (i = from; i < end; i++)
+		if (is_err ? p->flag[i] != MBUS_RX_NORMAL :
+			     p->flag[i] == MBUS_RX_BREAK)
+			return i;
+	return MBUS_PARSER_NONE;
 }
 
 static void mbus_parser_drop(struct mbus_parser *p, unsigned int n)
 {
 	if (n >= p->len) {
-		p->len = 0;
+		mbus_parser_init(p);
 		return;
 	}
+	p->start += n;
 	p->len -= n;
-	memmove(p->buf, p->buf + n, p->len);
-	memmove(p->flag, p->flag + n, p->len);
+	if (p->brk < p->start)
+		p->brk = mbus_parser_find(p, p->brk + 1, false);
+	if (p->err < p->start)
+		p->err = mbus_parser_find(p, p->err + 1, true);
+}
+
+/* Move the unconsumed bytes to the front of @buf. */
+static void mbus_parser_compact(struct mbus_parser *p)
+{
+	unsigned int i, off = p->start;
+
+	memmove(p->buf, p->buf + off, p->len);
+	memmove(p->flag, p->flag + off, p->len);
+	p->sum[0] = 0;
+	for (i = 0; i < p->len; i++)
+		p->sum[i + 1] = p->sum[i] + p->buf[i];
+	if (p->brk != MBUS_PARSER_NONE)
+		p->brk -= off;
+	if (p->err != MBUS_PARSER_NONE)
+		p->err -= off;
+	p->start = 0;
 }
 
 bool mbus_parser_push(struct mbus_parser *p, u8 byte, u8 flag)
 {
+	unsigned int pos;
+
 	if (p->consume) {
 		mbus_parser_drop(p, p->consume);
 		p->consume = 0;
 	}
 	if (p->len >= MBUS_FRAME_MAX)
 		return false;
-	p->buf[p->len] = byte;
-	p->flag[p->len] = flag;
+	if (p->start + p->len >= MBUS_PARSER_BUF)
+		mbus_parser_compact(p);
+	pos = p->start + p->len;
+	p->buf[pos] = byte;
+	p->flag[pos] = flag;
+	p->sum[pos + 1] = p->sum[pos] + byte;
+	if (flag == MBUS_RX_BREAK && p->brk == MBUS_PARSER_NONE)
+		p->brk = pos;
+	if (flag != MBUS_RX_NORMAL && p->err == MBUS_PARSER_NONE)
+		p->err = pos;
 	p->len++;
 	return true;
 }
@@ -110,13 +163,24 @@ u8 mbus_frame_checksum(const u8 *buf, unsigned int len)
 	return sum;
 }
 
+/* Sum of @buf[@a..@b): from the prefix sums @sum if given (O(1)). */
+static u8 mbus_judge_sum(const u8 *buf, const u8 *sum, unsigned int a,
+			 unsigned int b)
+{
+	if (sum)
+		return (u8)(sum[b] - sum[a]);
+	return mbus_frame_checksum(buf + a, b - a);
+}
+
 /*
  * Judge the candidate at the start of @buf. Return MBUS_EV_FRAME with
  * *@flen set when a complete valid frame is there, MBUS_EV_NEED_MORE when
  * the bytes so far are a valid beginning, else the fault. Error flags are
- * not looked at here.
+ * not looked at here. @sum, if not NULL, are prefix sums aligned with
+ * @buf (sum[j] - sum[i] is the sum of buf[i..j)).
  */
 static enum mbus_rx_event_type mbus_frame_judge(const u8 *buf,
+						const u8 *sum,
 						unsigned int len,
 						unsigned int *flen,
 						enum mbus_frame_type *type)
@@ -135,7 +199,7 @@ static enum mbus_rx_event_type mbus_frame_judge(const u8 *buf,
 	case MBUS_FRAME_SHORT_START:
 		if (len < MBUS_SHORT_LEN)
 			return MBUS_EV_NEED_MORE;
-		if (mbus_frame_checksum(buf + 1, 2) != buf[3])
+		if (mbus_judge_sum(buf, sum, 1, 3) != buf[3])
 			return MBUS_EV_BAD_CHECKSUM;
 		if (buf[4] != MBUS_FRAME_STOP)
 			return MBUS_EV_BAD_STOP;
@@ -166,8 +230,8 @@ static enum mbus_rx_event_type mbus_frame_judge(const u8 *buf,
 	total = l + MBUS_LONG_OVERHEAD;
 	if (len < total)
 		return MBUS_EV_NEED_MORE;
-	if (mbus_frame_checksum(buf + MBUS_LONG_HDR_LEN, l) !=
-	    buf[MBUS_LONG_HDR_LEN + l])
+	if (mbus_judge_sum(buf, sum, MBUS_LONG_HDR_LEN,
+			   MBUS_LONG_HDR_LEN + l) != buf[MBUS_LONG_HDR_LEN + l])
 		return MBUS_EV_BAD_CHECKSUM;
 	if (buf[total - 1] != MBUS_FRAME_STOP)
 		return MBUS_EV_BAD_STOP;
@@ -177,26 +241,16 @@ static enum mbus_rx_event_type mbus_frame_judge(const u8 *buf,
 	return MBUS_EV_FRAME;
 }
 
+/* Whether one of the first @n candidate bytes had a UART error. */
 static bool mbus_parser_tainted(const struct mbus_parser *p, unsigned int n)
 {
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		if (p->flag[i] != MBUS_RX_NORMAL)
-			return true;
-	return false;
+	return p->err != MBUS_PARSER_NONE && p->err < p->start + n;
 }
 
-/* First break among the first @n buffered bytes, or @n if none. */
-static unsigned int mbus_parser_find_break(const struct mbus_parser *p,
-					   unsigned int n)
+/* First break among the candidate bytes (relative to it), or @p->len. */
+static unsigned int mbus_parser_find_break(const struct mbus_parser *p)
 {
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		if (p->flag[i] == MBUS_RX_BREAK)
-			break;
-	return i;
+	return p->brk == MBUS_PARSER_NONE ? p->len : p->brk - p->start;
 }
 
 static enum mbus_rx_event_type mbus_parser_emit(struct mbus_rx_event *ev,
@@ -225,13 +279,14 @@ enum mbus_rx_event_type mbus_parser_step(struct mbus_parser *p, bool flush,
 		return mbus_parser_emit(ev, MBUS_EV_NEED_MORE, 0);
 
 	/* A break ends whatever came before it. */
-	if (p->flag[0] == MBUS_RX_BREAK) {
+	if (p->flag[p->start] == MBUS_RX_BREAK) {
 		mbus_parser_drop(p, 1);
 		return mbus_parser_emit(ev, MBUS_EV_BREAK, 1);
 	}
-	brk = mbus_parser_find_break(p, p->len);
+	brk = mbus_parser_find_break(p);
 
-	res = mbus_frame_judge(p->buf, brk, &flen, &ev->frame_type);
+	res = mbus_frame_judge(p->buf + p->start, p->sum + p->start, brk,
+			       &flen, &ev->frame_type);
 	if (res == MBUS_EV_NEED_MORE) {
 		if (!flush && brk == p->len)
 			return mbus_parser_emit(ev, MBUS_EV_NEED_MORE, 0);
@@ -239,7 +294,7 @@ enum mbus_rx_event_type mbus_parser_step(struct mbus_parser *p, bool flush,
 		res = MBUS_EV_STALLED;
 	}
 	if (res != MBUS_EV_FRAME) {
-		if (res != MBUS_EV_NOISE && p->flag[0] != MBUS_RX_NORMAL)
+		if (res != MBUS_EV_NOISE && p->flag[p->start] != MBUS_RX_NORMAL)
 			res = MBUS_EV_TAINTED;
 		mbus_parser_drop(p, 1);
 		return mbus_parser_emit(ev, res, 1);
@@ -249,7 +304,7 @@ enum mbus_rx_event_type mbus_parser_step(struct mbus_parser *p, bool flush,
 		return mbus_parser_emit(ev, MBUS_EV_TAINTED, 1);
 	}
 	p->consume = flen;
-	ev->data = p->buf;
+	ev->data = p->buf + p->start;
 	return mbus_parser_emit(ev, MBUS_EV_FRAME, flen);
 }
 
@@ -260,7 +315,7 @@ enum mbus_rx_event_type mbus_frame_check(const u8 *buf, unsigned int len,
 	enum mbus_rx_event_type res;
 	unsigned int flen = 0;
 
-	res = mbus_frame_judge(buf, len, &flen, &t);
+	res = mbus_frame_judge(buf, NULL, len, &flen, &t);
 	if (res == MBUS_EV_FRAME && flen != len)
 		res = MBUS_EV_BAD_LENGTH;
 	if (type)

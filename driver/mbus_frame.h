@@ -77,19 +77,40 @@ struct mbus_rx_event {
 	const u8 *data;
 };
 
+/* Room of the parser: twice a frame, so that compacting is rare. */
+#define MBUS_PARSER_BUF		(2 * MBUS_FRAME_MAX)
+#define MBUS_PARSER_NONE	0xffff	/* no such byte in @buf */
+
 /**
  * struct mbus_parser - receive state of the frame delimiter
- * @buf: bytes received and not yet consumed; @buf[0] is a frame candidate.
+ * @buf: bytes received; @buf[@start] is a frame candidate, the @len bytes
+ *	from there are not yet consumed.
  * @flag: the &enum mbus_rx_flag of each byte in @buf.
- * @len: number of bytes in @buf.
+ * @sum: prefix sums modulo 256: @sum[i] is the sum of @buf[0..i), so any
+ *	checksum is @sum[b] - @sum[a], whatever the length.
+ * @start: index of the candidate in @buf.
+ * @len: number of bytes from @start.
  * @consume: bytes to drop from @buf at the next step (the frame last
  *	returned).
+ * @brk: index of the first break at or after @start, or
+ *	%MBUS_PARSER_NONE.
+ * @err: index of the first byte with an error flag (break included) at
+ *	or after @start, or %MBUS_PARSER_NONE.
+ *
+ * Every step costs the same whatever the bytes: no byte is moved, summed
+ * or searched more than a fixed number of times between arriving and
+ * leaving (bytes move only when @buf is compacted, once per
+ * %MBUS_FRAME_MAX bytes at most).
  */
 struct mbus_parser {
-	u8 buf[MBUS_FRAME_MAX];
-	u8 flag[MBUS_FRAME_MAX];
+	u8 buf[MBUS_PARSER_BUF];
+	u8 flag[MBUS_PARSER_BUF];
+	u8 sum[MBUS_PARSER_BUF + 1];
+	u16 start;
 	u16 len;
 	u16 consume;
+	u16 brk;
+	u16 err;
 };
 
 void mbus_parser_init(struct mbus_parser *p);

@@ -12,12 +12,15 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/cdev.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/module.h>
+#include <linux/nsproxy.h>
 #include <linux/slab.h>
 #include <linux/tty.h>
+#include <linux/tty_driver.h>
 #include <linux/tty_ldisc.h>
 #include <linux/uaccess.h>
 
@@ -28,13 +31,46 @@ static int ldisc = N_MBUS;
 module_param(ldisc, int, 0444);
 MODULE_PARM_DESC(ldisc, "line discipline number (default 29, N_DEVELOPMENT)");
 
+unsigned int mbus_hold_max_ms = MBUS_HOLD_DEFAULT_MS;
+module_param_named(bus_hold_max_ms, mbus_hold_max_ms, uint, 0644);
+MODULE_PARM_DESC(bus_hold_max_ms,
+		 "longest one write() or ioctl holds the bus, ms (1000..600000, default 60000)");
+
 static dev_t mbus_devt;
 static struct cdev mbus_cdev;
 
 /* Maps minor numbers to ports; a port is in it from attach to detach. */
 static DEFINE_IDR(mbus_idr);
-/* Protects mbus_idr and taking a reference on a port found in it. */
+/*
+ * Protects mbus_idr, mbus_ports_gen and taking a reference on a port found
+ * in mbus_idr.
+ */
 static DEFINE_MUTEX(mbus_idr_lock);
+/* Bumped whenever a port enters or leaves mbus_idr; never 0. */
+static unsigned int mbus_ports_gen = 1;
+
+/* The idr changed: netlink dumps running across it are marked. */
+static void mbus_ports_changed(void)
+{
+	lockdep_assert_held(&mbus_idr_lock);
+	if (!++mbus_ports_gen)
+		mbus_ports_gen = 1;
+}
+
+/**
+ * mbus_ports_generation() - a number that changes when ports come and go
+ *
+ * Return: the number, never 0 (for netlink_callback.seq).
+ */
+unsigned int mbus_ports_generation(void)
+{
+	unsigned int gen;
+
+	mutex_lock(&mbus_idr_lock);
+	gen = mbus_ports_gen;
+	mutex_unlock(&mbus_idr_lock);
+	return gen;
+}
 
 static ssize_t tty_show(struct device *dev, struct device_attribute *attr,
 			char *buf)
@@ -76,12 +112,11 @@ static ssize_t mbus_stat_show(struct device *dev, struct device_attribute *attr,
 	const struct mbus_stat_attr *sa =
 		container_of(attr, struct mbus_stat_attr, dattr);
 	struct mbus_port *port = dev_get_drvdata(dev);
-	unsigned long flags;
 	u64 v;
 
-	spin_lock_irqsave(&port->lock, flags);
+	spin_lock(&port->lock);
 	v = *(u64 *)((u8 *)&port->stats + sa->offset);
-	spin_unlock_irqrestore(&port->lock, flags);
+	spin_unlock(&port->lock);
 	return sysfs_emit(buf, "%llu\n", v);
 }
 
@@ -138,6 +173,8 @@ static void mbus_port_release(struct kref *kref)
 {
 	struct mbus_port *port = container_of(kref, struct mbus_port, kref);
 
+	put_net(port->net);
+	kfree(port->rxq);
 	kfree(port);
 }
 
@@ -163,8 +200,10 @@ struct mbus_port *mbus_port_get(unsigned int minor)
  * mbus_port_get_next() - the live port with the lowest minor >= *@minor
  * @minor: where to start; set to the minor of the port found
  *
- * For walking every port (the netlink dump). Return: the port with a
- * reference taken (drop it with mbus_port_put()), or NULL past the last.
+ * For walking every port (the netlink dump).
+ *
+ * Return: the port with a reference taken (drop it with mbus_port_put()),
+ * or NULL past the last.
  */
 struct mbus_port *mbus_port_get_next(unsigned int *minor)
 {
@@ -184,12 +223,11 @@ struct mbus_port *mbus_port_get_next(unsigned int *minor)
 
 bool mbus_port_dead(struct mbus_port *port)
 {
-	unsigned long flags;
 	bool dead;
 
-	spin_lock_irqsave(&port->lock, flags);
+	spin_lock(&port->lock);
 	dead = port->dead;
-	spin_unlock_irqrestore(&port->lock, flags);
+	spin_unlock(&port->lock);
 	return dead;
 }
 
@@ -216,9 +254,14 @@ static struct mbus_port *mbus_port_alloc(struct tty_struct *tty)
 {
 	struct mbus_port *port;
 
-	port = kzalloc(sizeof(*port), GFP_KERNEL);
+	port = kzalloc(sizeof(*port), GFP_KERNEL_ACCOUNT);
 	if (!port)
 		return NULL;
+	port->rxq = kzalloc(sizeof(*port->rxq), GFP_KERNEL_ACCOUNT);
+	if (!port->rxq) {
+		kfree(port);
+		return NULL;
+	}
 	kref_init(&port->kref);
 	spin_lock_init(&port->lock);
 	init_waitqueue_head(&port->wait);
@@ -233,18 +276,19 @@ static struct mbus_port *mbus_port_alloc(struct tty_struct *tty)
 	mbus_default_params(&port->defaults);
 	mbus_nl_port_init(port);
 	strscpy(port->tty_name, tty_name(tty), sizeof(port->tty_name));
+	/* The ldisc open runs in the attaching process (TIOCSETD). */
+	port->net = get_net(current->nsproxy->net_ns);
 	return port;
 }
 
 /* Stop all activity: called on hangup and close, may run twice. */
 static void mbus_port_kill(struct mbus_port *port)
 {
-	unsigned long flags;
-
-	spin_lock_irqsave(&port->lock, flags);
-	port->dead = true;
-	port->win.seq++;
-	spin_unlock_irqrestore(&port->lock, flags);
+	spin_lock(&port->lock);
+	/* Waiters' conditions read both without the lock. */
+	WRITE_ONCE(port->dead, true);
+	WRITE_ONCE(port->win.seq, port->win.seq + 1);
+	spin_unlock(&port->lock);
 	wake_up_all(&port->wait);
 	wake_up_all(&port->tx_wait);
 }
@@ -268,6 +312,27 @@ int mbus_line_set_baud(struct mbus_port *port, u32 baud)
 /* ---- line discipline ------------------------------------------------- */
 
 /*
+ * A bus master serves every program on the machine that may open
+ * /dev/mbusN, and takes one of the 256 numbers: as n_gsm does (since
+ * CVE-2023-6546), attaching is for administrators.
+ */
+static bool mbus_may_attach(void)
+{
+	return capable(CAP_NET_ADMIN) || capable(CAP_SYS_ADMIN);
+}
+
+/*
+ * A pty master is no serial line: tty_set_termios() warns (WARN_ON) when
+ * asked to set one, and its slave is where a simulator or a converter
+ * daemon sits.
+ */
+static bool mbus_tty_is_pty_master(const struct tty_struct *tty)
+{
+	return tty->driver->type == TTY_DRIVER_TYPE_PTY &&
+	       tty->driver->subtype == PTY_TYPE_MASTER;
+}
+
+/*
  * Called by the tty core with the tty locked when N_MBUS is set (TIOCSETD).
  * May sleep. No receive_buf can run before it returns.
  */
@@ -276,7 +341,9 @@ static int mbus_ldisc_open(struct tty_struct *tty)
 	struct mbus_port *port;
 	int index, err;
 
-	if (!tty->ops->write)
+	if (!mbus_may_attach())
+		return -EPERM;
+	if (!tty->ops->write || mbus_tty_is_pty_master(tty))
 		return -EOPNOTSUPP;
 
 	port = mbus_port_alloc(tty);
@@ -303,10 +370,17 @@ static int mbus_ldisc_open(struct tty_struct *tty)
 	tty->disc_data = port;
 	tty->receive_room = 65536;
 	mbus_setup_line(tty, MBUS_DEFAULT_BAUD);
-	port->baud = tty_get_baud_rate(tty);
+	/*
+	 * set_termios cannot run yet (the tty core holds the ldisc for the
+	 * switch), but sysfs may read @baud already.
+	 */
+	spin_lock(&port->lock);
+	WRITE_ONCE(port->baud, tty_get_baud_rate(tty));
+	spin_unlock(&port->lock);
 
 	mutex_lock(&mbus_idr_lock);
 	idr_replace(&mbus_idr, port, index);
+	mbus_ports_changed();
 	mutex_unlock(&mbus_idr_lock);
 	mbus_nl_port_new(port);
 	return 0;
@@ -316,7 +390,7 @@ err_idr:
 	idr_remove(&mbus_idr, index);
 	mutex_unlock(&mbus_idr_lock);
 err_free:
-	kfree(port);
+	mbus_port_put(port);
 	return err;
 }
 
@@ -328,20 +402,24 @@ err_free:
 static void mbus_ldisc_close(struct tty_struct *tty)
 {
 	struct mbus_port *port = tty->disc_data;
-	unsigned long flags;
-
-	mutex_lock(&mbus_idr_lock);
-	idr_remove(&mbus_idr, port->index);
-	mutex_unlock(&mbus_idr_lock);
 
 	mbus_port_kill(port);
 	device_destroy(&mbus_class, MKDEV(MAJOR(mbus_devt), port->index));
+	/*
+	 * Only now may the number go to another tty: freed before the
+	 * device is gone, a concurrent attach would create a second mbusN.
+	 * Opens that find the port meanwhile see it dead (-ENODEV).
+	 */
+	mutex_lock(&mbus_idr_lock);
+	idr_remove(&mbus_idr, port->index);
+	mbus_ports_changed();
+	mutex_unlock(&mbus_idr_lock);
 
 	/* Wait for the bus user in flight; it sees @dead and leaves. */
 	mutex_lock(&port->bus_lock);
-	spin_lock_irqsave(&port->lock, flags);
+	spin_lock(&port->lock);
 	port->tty = NULL;
-	spin_unlock_irqrestore(&port->lock, flags);
+	spin_unlock(&port->lock);
 	mutex_unlock(&port->bus_lock);
 
 	/* Sends what the events work had left, then PORT_DEL; stops it. */
@@ -400,17 +478,16 @@ static void mbus_ldisc_set_termios(struct tty_struct *tty,
 {
 	u32 baud = tty_termios_baud_rate(&tty->termios);
 	struct mbus_port *port = tty->disc_data;
-	unsigned long flags;
 
-	spin_lock_irqsave(&port->lock, flags);
+	spin_lock(&port->lock);
 	/*
 	 * May run inside our own MBUS_IOC_SET_BAUD, which holds bus_lock:
 	 * only flag the bus state for reset.
 	 */
 	if (port->baud != baud)
 		WRITE_ONCE(port->bus_stale, true);
-	port->baud = baud;
-	spin_unlock_irqrestore(&port->lock, flags);
+	WRITE_ONCE(port->baud, baud);
+	spin_unlock(&port->lock);
 }
 
 static struct tty_ldisc_ops mbus_ldisc = {
@@ -447,6 +524,7 @@ static int __init mbus_init(void)
 		return err;
 
 	cdev_init(&mbus_cdev, &mbus_fops);
+	mbus_cdev.owner = THIS_MODULE;
 	err = cdev_add(&mbus_cdev, mbus_devt, MBUS_MINORS);
 	if (err)
 		goto err_region;

@@ -13,6 +13,12 @@
  * through a small ring per port, filled under the port's spinlock only
  * while someone listens, and sent by a work item. When the ring is full
  * events are dropped and counted (events_dropped).
+ *
+ * Network namespaces: a port belongs to the namespace of the process that
+ * attached the line (TIOCSETD). GET_PORT, SET_PORT and the dump see only
+ * the ports of the requester's namespace, and a port's events go only to
+ * monitors there: a gateway in a container sees the buses it attached and
+ * no others, and the host's ports stay out of the container.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -21,6 +27,7 @@
 #include <linux/string.h>
 #include <linux/ktime.h>
 #include <net/genetlink.h>
+#include <net/sock.h>
 
 #include "compat.h"
 #include "mbus.h"
@@ -62,9 +69,10 @@ static const struct nla_policy mbus_nl_set_policy[MBUS_ATTR_FLAGS + 1] = {
 
 static struct genl_family mbus_nl_family;
 
-static bool mbus_nl_listening(void)
+/* Monitors of @port: only in its namespace. */
+static bool mbus_nl_listening(struct mbus_port *port)
 {
-	return genl_has_listeners(&mbus_nl_family, &init_net,
+	return genl_has_listeners(&mbus_nl_family, port->net,
 				  MBUS_NL_MCGRP_EVENTS) > 0;
 }
 
@@ -120,26 +128,28 @@ static int mbus_nl_put_names(struct sk_buff *skb, struct mbus_port *port)
 	return 0;
 }
 
-/* One GET_PORT message describing @port. */
+/* One GET_PORT message describing @port; @cb for a dump, else NULL. */
 static int mbus_nl_fill_port(struct sk_buff *skb, struct mbus_port *port,
-			     u32 portid, u32 seq, int flags)
+			     u32 portid, u32 seq, int flags,
+			     struct netlink_callback *cb)
 {
 	struct mbus_params params;
 	struct mbus_stats st;
-	unsigned long irqflags;
 	void *hdr;
 	u32 baud;
 
-	spin_lock_irqsave(&port->lock, irqflags);
+	spin_lock(&port->lock);
 	params = port->defaults;
 	st = port->stats;
 	baud = port->baud;
-	spin_unlock_irqrestore(&port->lock, irqflags);
+	spin_unlock(&port->lock);
 
 	hdr = genlmsg_put(skb, portid, seq, &mbus_nl_family, flags,
 			  MBUS_CMD_GET_PORT);
 	if (!hdr)
 		return -EMSGSIZE;
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
 	if (mbus_nl_put_names(skb, port) ||
 	    nla_put_u32(skb, MBUS_ATTR_BAUD, baud) ||
 	    mbus_nl_put_params(skb, &params) ||
@@ -187,6 +197,11 @@ static struct mbus_port *mbus_nl_lookup(struct genl_info *info)
 		index = named;
 	}
 	port = mbus_port_get(index);
+	/* A port of another namespace does not exist in this one. */
+	if (port && !net_eq(port->net, genl_info_net(info))) {
+		mbus_port_put(port);
+		port = NULL;
+	}
 	if (!port) {
 		NL_SET_ERR_MSG_ATTR(info->extack, index_attr ?: name_attr,
 				    "no such port");
@@ -209,7 +224,8 @@ static int mbus_nl_get_port_doit(struct sk_buff *skb, struct genl_info *info)
 		mbus_port_put(port);
 		return -ENOMEM;
 	}
-	err = mbus_nl_fill_port(msg, port, info->snd_portid, info->snd_seq, 0);
+	err = mbus_nl_fill_port(msg, port, info->snd_portid, info->snd_seq, 0,
+				NULL);
 	mbus_port_put(port);
 	if (err) {
 		nlmsg_free(msg);
@@ -218,7 +234,10 @@ static int mbus_nl_get_port_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-/* The dump resumes at the minor in cb->args[0]. */
+/*
+ * The dump resumes at the minor in cb->args[0]. Ports that came or went
+ * between two parts mark the messages NLM_F_DUMP_INTR (cb->seq).
+ */
 static int mbus_nl_get_port_dumpit(struct sk_buff *skb,
 				   struct netlink_callback *cb)
 {
@@ -226,9 +245,15 @@ static int mbus_nl_get_port_dumpit(struct sk_buff *skb,
 	struct mbus_port *port;
 	int err;
 
+	cb->seq = mbus_ports_generation();
 	while ((port = mbus_port_get_next(&minor))) {
+		if (!net_eq(port->net, sock_net(cb->skb->sk))) {
+			mbus_port_put(port);
+			minor++;
+			continue;
+		}
 		err = mbus_nl_fill_port(skb, port, NETLINK_CB(cb->skb).portid,
-					cb->nlh->nlmsg_seq, NLM_F_MULTI);
+					cb->nlh->nlmsg_seq, NLM_F_MULTI, cb);
 		mbus_port_put(port);
 		if (err)
 			break;
@@ -256,13 +281,17 @@ static void mbus_nl_get_params(struct nlattr **tb, struct mbus_params *p)
 		p->flags = nla_get_u32(tb[MBUS_ATTR_FLAGS]);
 }
 
-/* As MBUS_IOC_SET_BAUD: waits for the bus to be idle. */
+/*
+ * As MBUS_IOC_SET_BAUD, but never waits for the bus: a genetlink handler
+ * runs with the family table's cb_lock held for reading (a family
+ * registering anywhere waits for it). A bus in use gives -EBUSY.
+ */
 static int mbus_nl_set_baud(struct mbus_port *port, u32 baud)
 {
 	int err;
 
-	if (mutex_lock_interruptible(&port->bus_lock))
-		return -EINTR;
+	if (!mutex_trylock(&port->bus_lock))
+		return -EBUSY;
 	if (mbus_port_dead(port))
 		err = -ENODEV;
 	else
@@ -272,15 +301,14 @@ static int mbus_nl_set_baud(struct mbus_port *port, u32 baud)
 }
 
 /*
- * SET_PORT runs without genl_mutex (parallel_ops): a baud change may wait
- * for a long exchange. Checks everything before changing anything.
+ * SET_PORT runs without genl_mutex (parallel_ops) and never sleeps on the
+ * bus. Checks everything before changing anything.
  */
 static int mbus_nl_set_port_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **tb = info->attrs;
 	struct mbus_params p;
 	struct mbus_port *port;
-	unsigned long flags;
 	u32 baud = 0;
 	int err;
 
@@ -288,9 +316,9 @@ static int mbus_nl_set_port_doit(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(port))
 		return PTR_ERR(port);
 
-	spin_lock_irqsave(&port->lock, flags);
+	spin_lock(&port->lock);
 	p = port->defaults;
-	spin_unlock_irqrestore(&port->lock, flags);
+	spin_unlock(&port->lock);
 	mbus_nl_get_params(tb, &p);
 	/* Each member is checked alone, so a racing SET cannot undo this. */
 	err = mbus_params_check(&p);
@@ -307,12 +335,15 @@ static int mbus_nl_set_port_doit(struct sk_buff *skb, struct genl_info *info)
 			goto out;
 		}
 		err = mbus_nl_set_baud(port, baud);
+		if (err == -EBUSY)
+			NL_SET_ERR_MSG(info->extack,
+				       "bus in use, try again");
 		if (err)
 			goto out;
 	}
-	spin_lock_irqsave(&port->lock, flags);
+	spin_lock(&port->lock);
 	mbus_nl_get_params(tb, &port->defaults);
-	spin_unlock_irqrestore(&port->lock, flags);
+	spin_unlock(&port->lock);
 out:
 	mbus_port_put(port);
 	return err;
@@ -343,6 +374,7 @@ static struct genl_family mbus_nl_family __ro_after_init = {
 	.name = MBUS_GENL_NAME,
 	.version = MBUS_GENL_VERSION,
 	.module = THIS_MODULE,
+	.netnsok = true,
 	.parallel_ops = true,
 	.ops = mbus_nl_ops,
 	.n_ops = ARRAY_SIZE(mbus_nl_ops),
@@ -389,8 +421,8 @@ static int mbus_nl_send(struct mbus_port *port, const struct mbus_nl_event *ev)
 		goto nospace;
 	genlmsg_end(skb, hdr);
 	/* -ESRCH: the last listener left meanwhile. */
-	genlmsg_multicast(&mbus_nl_family, skb, 0, MBUS_NL_MCGRP_EVENTS,
-			  GFP_KERNEL);
+	genlmsg_multicast_netns(&mbus_nl_family, port->net, skb, 0,
+				MBUS_NL_MCGRP_EVENTS, GFP_KERNEL);
 	return 0;
 
 nospace:
@@ -403,23 +435,22 @@ static void mbus_nl_drain(struct mbus_port *port)
 {
 	struct mbus_nl_ring *r = &port->nl_ring;
 	struct mbus_nl_event ev;
-	unsigned long flags;
 
 	for (;;) {
-		spin_lock_irqsave(&port->lock, flags);
+		spin_lock(&port->lock);
 		if (!r->count) {
-			spin_unlock_irqrestore(&port->lock, flags);
+			spin_unlock(&port->lock);
 			return;
 		}
 		ev = r->ev[r->head];
 		r->head = (r->head + 1) % MBUS_NL_RING_LEN;
 		r->count--;
-		spin_unlock_irqrestore(&port->lock, flags);
+		spin_unlock(&port->lock);
 
 		if (mbus_nl_send(port, &ev)) {
-			spin_lock_irqsave(&port->lock, flags);
+			spin_lock(&port->lock);
 			port->stats.events_dropped++;
-			spin_unlock_irqrestore(&port->lock, flags);
+			spin_unlock(&port->lock);
 		}
 	}
 }
@@ -449,7 +480,7 @@ void mbus_nl_event(struct mbus_port *port, u8 cmd, const u8 *data,
 
 	lockdep_assert_held(&port->lock);
 	/* After close nothing may schedule the work again. */
-	if (!port->tty || !mbus_nl_listening())
+	if (!port->tty || !mbus_nl_listening(port))
 		return;
 	if (r->count == MBUS_NL_RING_LEN) {
 		port->stats.events_dropped++;
@@ -482,7 +513,7 @@ static void mbus_nl_port_event(struct mbus_port *port, u8 cmd)
 {
 	struct mbus_nl_event ev = { .cmd = cmd };
 
-	if (!mbus_nl_listening())
+	if (!mbus_nl_listening(port))
 		return;
 	ev.ts = ktime_get_real_ns();
 	mbus_nl_send(port, &ev);

@@ -13,41 +13,184 @@
 #include "compat.h"
 #include "mbus.h"
 
-/* Queue a frame for read(); a full queue loses its oldest (counted). */
-void mbus_rxq_put(struct mbus_port *port, struct mbus_rxq *q,
+/* Number of the oldest frame still in the ring. */
+static u64 mbus_rxq_tail(const struct mbus_rxq *q)
+{
+	return q->head > MBUS_RXQ_LEN ? q->head - MBUS_RXQ_LEN : 0;
+}
+
+/**
+ * mbus_rxq_put() - keep a frame for read()
+ * @port: the port; the caller holds @port->lock
+ * @owner: the file whose write() the frame answers, or NULL for a frame
+ *	for every open file
+ * @frame: the frame
+ * @len: its length
+ *
+ * Stored once whatever the number of files. The slot it takes may hold
+ * the oldest frame still unread by some files: each of them counts one in
+ * rx_dropped.
+ */
+void mbus_rxq_put(struct mbus_port *port, const struct mbus_file *owner,
 		  const u8 *frame, unsigned int len)
 {
-	unsigned int slot;
+	struct mbus_rxq *q = port->rxq;
+	struct mbus_rx_slot *slot = &q->slot[q->head % MBUS_RXQ_LEN];
 
 	lockdep_assert_held(&port->lock);
-	if (q->count == MBUS_RXQ_LEN) {
-		q->head = (q->head + 1) % MBUS_RXQ_LEN;
-		q->count--;
-		q->head_seq++;
-		port->stats.rx_dropped++;
+	if (!owner && !port->nfiles)
+		return;
+	port->stats.rx_dropped += slot->unread;
+	slot->owner = owner;
+	slot->to = owner ? MBUS_RX_TO_OWNER : MBUS_RX_TO_ALL;
+	slot->unread = owner ? 1 : port->nfiles;
+	slot->len = len;
+	memcpy(slot->data, frame, len);
+	q->head++;
+}
+
+/* Whether the slot is one @mf reads. */
+static bool mbus_rxq_for(const struct mbus_rx_slot *slot,
+			 const struct mbus_file *mf)
+{
+	return slot->to == MBUS_RX_TO_ALL ||
+	       (slot->to == MBUS_RX_TO_OWNER && slot->owner == mf);
+}
+
+/*
+ * The next frame @mf reads, moving mf->rx_next past frames that are not
+ * for it; NULL if there is none.
+ */
+static struct mbus_rx_slot *mbus_rxq_next(struct mbus_port *port,
+					  struct mbus_file *mf)
+{
+	struct mbus_rxq *q = port->rxq;
+	struct mbus_rx_slot *slot;
+
+	lockdep_assert_held(&port->lock);
+	/* Frames that went meanwhile were counted when their slot was reused. */
+	if (mf->rx_next < mbus_rxq_tail(q))
+		mf->rx_next = mbus_rxq_tail(q);
+	for (; mf->rx_next < q->head; mf->rx_next++) {
+		slot = &q->slot[mf->rx_next % MBUS_RXQ_LEN];
+		if (mbus_rxq_for(slot, mf))
+			return slot;
 	}
-	slot = (q->head + q->count) % MBUS_RXQ_LEN;
-	memcpy(q->data[slot], frame, len);
-	q->len[slot] = len;
-	q->count++;
+	return NULL;
+}
+
+/**
+ * mbus_rxq_file_open() - a new file reads the frames that come from now on
+ * @port: the port; the caller holds @port->lock
+ * @mf: the file, being added to @port->files
+ */
+void mbus_rxq_file_open(struct mbus_port *port, struct mbus_file *mf)
+{
+	lockdep_assert_held(&port->lock);
+	mf->rx_next = port->rxq->head;
+	port->nfiles++;
+}
+
+/**
+ * mbus_rxq_file_release() - a file closes: it reads nothing more
+ * @port: the port; the caller holds @port->lock
+ * @mf: the file, being removed from @port->files
+ */
+void mbus_rxq_file_release(struct mbus_port *port, struct mbus_file *mf)
+{
+	struct mbus_rx_slot *slot;
+
+	lockdep_assert_held(&port->lock);
+	while ((slot = mbus_rxq_next(port, mf))) {
+		slot->unread--;
+		if (slot->to == MBUS_RX_TO_OWNER)
+			slot->to = MBUS_RX_TO_NOBODY;
+		mf->rx_next++;
+	}
+	port->nfiles--;
+}
+
+/**
+ * mbus_rxq_peek() - copy the next frame for @mf, leaving it queued
+ * @mf: the file; the caller holds its read_lock
+ * @buf: where the frame goes
+ * @size: room in @buf
+ * @seq: set to the frame's number, for mbus_rxq_pop()
+ *
+ * Return: the frame's length; -EAGAIN if there is none, -ENODEV if there
+ * is none and the port is gone, -EMSGSIZE if it does not fit.
+ */
+int mbus_rxq_peek(struct mbus_file *mf, u8 *buf, size_t size, u64 *seq)
+{
+	struct mbus_port *port = mf->port;
+	struct mbus_rx_slot *slot;
+	int len;
+
+	lockdep_assert_held(&mf->read_lock);
+	spin_lock(&port->lock);
+	slot = mbus_rxq_next(port, mf);
+	if (!slot) {
+		len = port->dead ? -ENODEV : -EAGAIN;
+	} else if (slot->len > size) {
+		len = -EMSGSIZE;
+	} else {
+		len = slot->len;
+		memcpy(buf, slot->data, len);
+		*seq = mf->rx_next;
+	}
+	spin_unlock(&port->lock);
+	return len;
+}
+
+/**
+ * mbus_rxq_pop() - the frame peeked as @seq reached user space
+ * @mf: the file; the caller holds its read_lock
+ * @seq: from mbus_rxq_peek()
+ */
+void mbus_rxq_pop(struct mbus_file *mf, u64 seq)
+{
+	struct mbus_port *port = mf->port;
+	struct mbus_rxq *q = port->rxq;
+
+	lockdep_assert_held(&mf->read_lock);
+	spin_lock(&port->lock);
+	if (seq >= mbus_rxq_tail(q))
+		q->slot[seq % MBUS_RXQ_LEN].unread--;
+	else
+		/* Reused while it was copied out, and counted: it was read. */
+		port->stats.rx_dropped--;
+	mf->rx_next = seq + 1;
+	spin_unlock(&port->lock);
+}
+
+/* Whether a frame waits for read() on @mf. */
+bool mbus_rxq_pending(struct mbus_file *mf)
+{
+	struct mbus_port *port = mf->port;
+	bool ret;
+
+	spin_lock(&port->lock);
+	ret = mbus_rxq_next(port, mf);
+	spin_unlock(&port->lock);
+	return ret;
 }
 
 static void mbus_rx_broadcast(struct mbus_port *port, const u8 *frame,
 			      unsigned int len)
 {
-	struct mbus_file *mf;
-
 	lockdep_assert_held(&port->lock);
 	/* Frames on the bus that no exchange waited for: every open file. */
-	list_for_each_entry(mf, &port->files, node)
-		mbus_rxq_put(port, &mf->rxq, frame, len);
+	mbus_rxq_put(port, NULL, frame, len);
 }
 
 /* A frame identical to the request just sent can only be its echo. */
 static bool mbus_rx_is_replica(struct mbus_port *port, const u8 *frame,
 			       unsigned int len)
 {
-	return len == port->tx_len && !memcmp(frame, port->tx_buf, len);
+	const struct mbus_window *w = &port->win;
+
+	lockdep_assert_held(&port->lock);
+	return len == w->req_len && !memcmp(frame, w->req, len);
 }
 
 /*
@@ -58,12 +201,14 @@ static bool mbus_rx_is_replica(struct mbus_port *port, const u8 *frame,
 static bool mbus_rx_from_addressee(struct mbus_port *port,
 				   const struct mbus_rx_event *ev)
 {
+	const u8 *req = port->win.req;
 	unsigned int a_req, a_rsp;
 
+	lockdep_assert_held(&port->lock);
 	if (ev->frame_type == MBUS_FRAME_TYPE_ACK ||
-	    port->tx_len < MBUS_SHORT_LEN)
+	    port->win.req_len < MBUS_SHORT_LEN)
 		return true;
-	a_req = port->tx_buf[port->tx_buf[0] == MBUS_FRAME_LONG_START ? 5 : 2];
+	a_req = req[req[0] == MBUS_FRAME_LONG_START ? 5 : 2];
 	a_rsp = ev->data[ev->frame_type == MBUS_FRAME_TYPE_SHORT ? 2 : 5];
 	return a_req > MBUS_ADDR_PRIMARY_MAX || a_req == a_rsp;
 }
@@ -114,7 +259,7 @@ static void mbus_rx_frame(struct mbus_port *port, const struct mbus_rx_event *ev
 	w->len = ev->len;
 	w->status = ev->frame_type == MBUS_FRAME_TYPE_ACK ? MBUS_STATUS_ACK :
 							    MBUS_STATUS_FRAME;
-	w->seq++;
+	WRITE_ONCE(w->seq, w->seq + 1);
 }
 
 static void mbus_rx_event(struct mbus_port *port, const struct mbus_rx_event *ev)
@@ -150,7 +295,7 @@ static void mbus_rx_event(struct mbus_port *port, const struct mbus_rx_event *ev
 		mbus_nl_event(port, MBUS_CMD_BREAK, NULL, 0, 0);
 		if (port->win.open && !port->win.status) {
 			port->win.status = MBUS_STATUS_BREAK;
-			port->win.seq++;
+			WRITE_ONCE(port->win.seq, port->win.seq + 1);
 		}
 		break;
 	case MBUS_EV_NEED_MORE:
@@ -162,6 +307,7 @@ static void mbus_rx_steps(struct mbus_port *port, bool flush)
 {
 	struct mbus_rx_event ev;
 
+	lockdep_assert_held(&port->lock);
 	while (mbus_parser_step(&port->parser, flush, &ev) != MBUS_EV_NEED_MORE)
 		mbus_rx_event(port, &ev);
 }
@@ -225,12 +371,13 @@ static bool mbus_rx_echo(struct mbus_port *port, u8 c)
 	struct mbus_window *w = &port->win;
 	u8 want;
 
+	lockdep_assert_held(&port->lock);
 	if (w->echo_pos >= w->echo_len)
 		return false;
 	if (w->echo_pos < w->echo_pre)
 		want = 0x55;
 	else
-		want = port->tx_buf[w->echo_pos - w->echo_pre];
+		want = w->req[w->echo_pos - w->echo_pre];
 	if (c != want) {
 		/* Not an echo after all: stop cancelling. */
 		w->echo_len = 0;
@@ -255,8 +402,16 @@ static void mbus_rx_byte(struct mbus_port *port, u8 c, u8 tflag)
 		if (w->raw_len < MBUS_FRAME_MAX)
 			w->raw[w->raw_len++] = c;
 	}
-	/* The delimiter takes a byte whenever it was stepped to the end. */
-	mbus_parser_push(&port->parser, c, flag);
+	/*
+	 * The delimiter takes a byte whenever it was stepped to the end, as
+	 * it is after every byte: a refusal would be a bug of mbus_frame.c.
+	 * Were it to happen, the byte is lost and counted as noise.
+	 */
+	if (!mbus_parser_push(&port->parser, c, flag)) {
+		port->stats.noise_bytes++;
+		if (w->open && !w->status)
+			w->info |= MBUS_XFER_INFO_NOISE;
+	}
 	mbus_rx_steps(port, false);
 }
 
@@ -269,12 +424,11 @@ void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
 		  size_t count)
 {
 	struct mbus_port *port = tty->disc_data;
-	unsigned long flags;
 	ktime_t now = ktime_get();
 	u32 char_ns, line_err = 0;
 	size_t i;
 
-	spin_lock_irqsave(&port->lock, flags);
+	spin_lock(&port->lock);
 	/*
 	 * Outside an exchange nobody watches the inter-character timeout:
 	 * apply it when the next bytes come, so a stalled partial frame
@@ -297,8 +451,8 @@ void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
 		mbus_nl_event(port, MBUS_CMD_LINE_ERR, NULL, 0, line_err);
 	port->last_rx = now;
 	if (port->win.open)
-		port->win.seq++;
-	spin_unlock_irqrestore(&port->lock, flags);
+		WRITE_ONCE(port->win.seq, port->win.seq + 1);
+	spin_unlock(&port->lock);
 
 	wake_up_interruptible(&port->wait);
 }

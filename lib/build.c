@@ -710,9 +710,15 @@ static int hex_digit(char ch)
 
 int nmbus_secaddr_parse(const char *str, uint8_t addr[NMBUS_SECADDR_LEN])
 {
+	size_t plen = sizeof(NMBUS_SECADDR_BYTES) - 1;
 	int d[NMBUS_SECADDR_STRLEN];
+	bool wire = false;
 	int i;
 
+	if (str && !strncmp(str, NMBUS_SECADDR_BYTES, plen)) {
+		str += plen;
+		wire = true;
+	}
 	if (!str || strlen(str) != NMBUS_SECADDR_STRLEN)
 		return -EINVAL;
 	for (i = 0; i < NMBUS_SECADDR_STRLEN; i++) {
@@ -720,13 +726,26 @@ int nmbus_secaddr_parse(const char *str, uint8_t addr[NMBUS_SECADDR_LEN])
 		if (d[i] < 0 || (i < 8 && d[i] > 9 && d[i] != 0xf))
 			return -EINVAL;
 	}
-	/* ID: printed most significant digit first, sent LSB first */
+	/*
+	 * ID: printed most significant digit first, sent LSB first; in the
+	 * "bytes:" form each byte as sent.
+	 */
 	for (i = 0; i < 4; i++)
-		addr[i] = d[6 - 2 * i] << 4 | d[7 - 2 * i];
+		addr[i] = wire ? d[2 * i] << 4 | d[2 * i + 1] :
+				 d[6 - 2 * i] << 4 | d[7 - 2 * i];
 	/* manufacturer, version, medium: the bytes as sent (libmbus's form) */
 	for (i = 4; i < NMBUS_SECADDR_LEN; i++)
 		addr[i] = d[2 * i] << 4 | d[2 * i + 1];
 	return 0;
+}
+
+bool nmbus_secaddr_is_str(const char *str)
+{
+	size_t plen = sizeof(NMBUS_SECADDR_BYTES) - 1;
+
+	if (!strncmp(str, NMBUS_SECADDR_BYTES, plen))
+		str += plen;
+	return strlen(str) == NMBUS_SECADDR_STRLEN;
 }
 
 int nmbus_secaddr_format(const uint8_t addr[NMBUS_SECADDR_LEN], char *str,

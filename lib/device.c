@@ -11,6 +11,7 @@
 #include "nmbus-internal.h"
 
 #define ANY_MEDIUM 0xffff
+#define OTHER_MEDIUM 0x00
 #define ELECTRICITY 0x02
 #define HOT_WATER 0x06
 #define UNKNOWN_MEDIUM 0x0f
@@ -34,13 +35,20 @@ struct device_row {
 	const char *name;
 };
 
+/* The CMi1020's generation field (seed 004, 6.1 and 6.7.2.2). */
+#define CMI1020_GEN_FIRST 0x01
+#define CMI1020_GEN_LAST 0x09
+
 #define VERSION(v) BY_VERSION, (v), (v)
 #define VERSIONS(first, last) BY_VERSION, (first), (last)
 #define ID_TOP(b) BY_ID, (b), (b)
 
 /*
  * Seed devices: the Integra (AMT) CALEC ST II device versions (seed 000,
- * table 1) and the Elvaco CMi1020, the electricity module (seed 004).
+ * table 1) and the Elvaco CMi1020, the electricity module (seed 004):
+ * "Generation = 01-09" (6.1) and, in the RSP_UD it sends, "0x00 Device
+ * type / medium = electricity" (6.7.2.2). 00h is what a real module
+ * sends; 02h, the standard's electricity, is taken too.
  */
 static const struct device_row devices[] = {
 	{ NMBUS_MFR('A', 'M', 'T'), VERSION(0xc0), ANY_MEDIUM,
@@ -63,7 +71,11 @@ static const struct device_row devices[] = {
 	  "CALEC ST II BDV" },
 	{ NMBUS_MFR('A', 'M', 'T'), VERSION(0xc9), ANY_MEDIUM,
 	  "CALEC ST II DTF" },
-	{ NMBUS_MFR('E', 'L', 'V'), VERSIONS(0x00, 0xff), ELECTRICITY,
+	{ NMBUS_MFR('E', 'L', 'V'), VERSIONS(CMI1020_GEN_FIRST,
+					     CMI1020_GEN_LAST), OTHER_MEDIUM,
+	  "Elvaco CMi1020" },
+	{ NMBUS_MFR('E', 'L', 'V'), VERSIONS(CMI1020_GEN_FIRST,
+					     CMI1020_GEN_LAST), ELECTRICITY,
 	  "Elvaco CMi1020" },
 };
 
@@ -268,7 +280,9 @@ bool nmbus_is_calec(const struct nmbus_header *h)
 bool nmbus_is_cmi1020(const struct nmbus_header *h)
 {
 	return h->has_address && h->manufacturer == NMBUS_MFR('E', 'L', 'V') &&
-	       h->medium == ELECTRICITY;
+	       h->version >= CMI1020_GEN_FIRST &&
+	       h->version <= CMI1020_GEN_LAST &&
+	       (h->medium == OTHER_MEDIUM || h->medium == ELECTRICITY);
 }
 
 NMBUS_API const char *nmbus_device_name(const struct nmbus_header *h)
@@ -282,12 +296,15 @@ const char *nmbus_libmbus_product_name(const struct nmbus_header *h)
 }
 
 /* CALEC ST II telegrams (seed 000, 3.2): storage number ranges. */
+#define CALEC_DUE_DAY_FIRST 1
+#define CALEC_DUE_DAY_LAST 12
+
 static const struct {
 	uint16_t first, last;
 	const char *name;
 } calec_storage[] = {
 	{ 0, 0, "current" },
-	{ 1, 12, "due day" },
+	{ CALEC_DUE_DAY_FIRST, CALEC_DUE_DAY_LAST, "due day" },
 	{ 31, 31, "freeze" },
 	{ 100, 599, "logger" },
 };
@@ -304,12 +321,45 @@ NMBUS_API const char *nmbus_record_storage_name(const struct nmbus_header *h,
 	return NULL;
 }
 
-/* What a CMi1020 record carries, from its VIF (seed 004, table 6). */
+/*
+ * A due-day telegram (seed 000, table 12) carries the day it stored, a
+ * date (VIF 6Ch) with the due day's storage number; the service telegram
+ * (table 15) numbers its mean values, deviations and event times 1..8
+ * instead and holds no such date.
+ */
+static bool calec_due_day_date(const struct nmbus_frame *f, uint64_t storage)
+{
+	for (unsigned int i = 0; i < f->n_records; i++) {
+		const struct nmbus_record *r = &f->records[i];
+
+		if (r->kind == NMBUS_RECORD_DATA && r->vif == 0x6c &&
+		    r->storage == storage)
+			return true;
+	}
+	return false;
+}
+
+NMBUS_API const char *nmbus_frame_storage_name(const struct nmbus_frame *f,
+					       const struct nmbus_record *r)
+{
+	const char *name;
+
+	if (!f || !r)
+		return NULL;
+	name = nmbus_record_storage_name(&f->header, r->storage);
+	if (name && r->storage >= CALEC_DUE_DAY_FIRST &&
+	    r->storage <= CALEC_DUE_DAY_LAST &&
+	    !calec_due_day_date(f, r->storage))
+		return "index";
+	return name;
+}
+
+/* What a CMi1020 record carries, from its VIF (seed 004, tables 5, 6). */
 enum obis_class {
 	OC_ENERGY = 1,		/* VIF 00..07 */
 	OC_REACTIVE_ENERGY,	/* FB 02..03 */
 	OC_POWER,		/* VIF 28..2F */
-	OC_REACTIVE_POWER,	/* FB 22 */
+	OC_REACTIVE_POWER,	/* FB 02..03 with VIFE 22 "per hour" */
 	OC_VOLTAGE,		/* FD 40..4F */
 	OC_CURRENT,		/* FD 50..5F */
 	OC_STOPS,		/* FD 75 */
@@ -323,6 +373,14 @@ enum obis_class {
 
 enum { DIR_NONE, DIR_FWD, DIR_BACK };
 
+/*
+ * One row of table 6, its OBIS code written in the IEC 62056-61 form
+ * A-B:C.D.E that seed 003 uses: the E350's short codes with A-B 1-0
+ * (electricity, channel 0) and E 0 where the E350 omits it; its letter
+ * groups C and F are 96 and 97 (0-0:96.7.0 for C.7.0, 0-0:97.97.0 for the
+ * error register F.F). C 128..199 stay as the E350 numbers them: the
+ * standard leaves them to the manufacturer.
+ */
 struct obis_row {
 	const char *obis;
 	uint8_t cls;
@@ -333,74 +391,83 @@ struct obis_row {
 };
 
 static const struct obis_row obis_table[] = {
-	{ "1.8.0", OC_ENERGY, DIR_FWD, 0, 0, NULL },
-	{ "1.8.1", OC_ENERGY, DIR_FWD, 1, 0, NULL },
-	{ "1.8.2", OC_ENERGY, DIR_FWD, 2, 0, NULL },
-	{ "1.8.3", OC_ENERGY, DIR_FWD, 3, 0, NULL },
-	{ "1.8.4", OC_ENERGY, DIR_FWD, 4, 0, NULL },
-	{ "1.8.5", OC_ENERGY, DIR_FWD, 5, 0, NULL },
-	{ "1.8.6", OC_ENERGY, DIR_FWD, 6, 0, NULL },
-	{ "2.8.0", OC_ENERGY, DIR_BACK, 0, 0, NULL },
-	{ "2.8.1", OC_ENERGY, DIR_BACK, 1, 0, NULL },
-	{ "2.8.2", OC_ENERGY, DIR_BACK, 2, 0, NULL },
-	{ "2.8.3", OC_ENERGY, DIR_BACK, 3, 0, NULL },
-	{ "2.8.4", OC_ENERGY, DIR_BACK, 4, 0, NULL },
-	{ "2.8.5", OC_ENERGY, DIR_BACK, 5, 0, NULL },
-	{ "2.8.6", OC_ENERGY, DIR_BACK, 6, 0, NULL },
-	{ "3.8.0", OC_REACTIVE_ENERGY, DIR_FWD, 0, 0, NULL },
-	{ "3.8.1", OC_REACTIVE_ENERGY, DIR_FWD, 1, 0, NULL },
-	{ "3.8.2", OC_REACTIVE_ENERGY, DIR_FWD, 2, 0, NULL },
-	{ "3.8.3", OC_REACTIVE_ENERGY, DIR_FWD, 3, 0, NULL },
-	{ "3.8.4", OC_REACTIVE_ENERGY, DIR_FWD, 4, 0, NULL },
-	{ "3.8.5", OC_REACTIVE_ENERGY, DIR_FWD, 5, 0, NULL },
-	{ "3.8.6", OC_REACTIVE_ENERGY, DIR_FWD, 6, 0, NULL },
-	{ "4.8.0", OC_REACTIVE_ENERGY, DIR_BACK, 0, 0, NULL },
-	{ "4.8.1", OC_REACTIVE_ENERGY, DIR_BACK, 1, 0, NULL },
-	{ "4.8.2", OC_REACTIVE_ENERGY, DIR_BACK, 2, 0, NULL },
-	{ "4.8.3", OC_REACTIVE_ENERGY, DIR_BACK, 3, 0, NULL },
-	{ "4.8.4", OC_REACTIVE_ENERGY, DIR_BACK, 4, 0, NULL },
-	{ "4.8.5", OC_REACTIVE_ENERGY, DIR_BACK, 5, 0, NULL },
-	{ "4.8.6", OC_REACTIVE_ENERGY, DIR_BACK, 6, 0, NULL },
-	{ "15.8.0", OC_ENERGY, DIR_NONE, 0, 0, NULL },
-	{ "16.7", OC_POWER, DIR_NONE, 0, 0, NULL },
-	{ "36.7", OC_POWER, DIR_NONE, 0, 1, NULL },
-	{ "56.7", OC_POWER, DIR_NONE, 0, 2, NULL },
-	{ "76.7", OC_POWER, DIR_NONE, 0, 3, NULL },
-	{ "131.7", OC_REACTIVE_POWER, DIR_NONE, 0, 0, NULL },
-	{ "151.7", OC_REACTIVE_POWER, DIR_NONE, 0, 1, NULL },
-	{ "171.7", OC_REACTIVE_POWER, DIR_NONE, 0, 2, NULL },
-	{ "191.7", OC_REACTIVE_POWER, DIR_NONE, 0, 3, NULL },
-	{ "13.7", OC_PLAIN, DIR_NONE, 0, 0, "CosPhi" },
-	{ "33.7", OC_PLAIN, DIR_NONE, 0, 1, "CosPhi" },
-	{ "53.7", OC_PLAIN, DIR_NONE, 0, 2, "CosPhi" },
-	{ "73.7", OC_PLAIN, DIR_NONE, 0, 3, "CosPhi" },
-	{ "32.7", OC_VOLTAGE, DIR_NONE, 0, 1, NULL },
-	{ "52.7", OC_VOLTAGE, DIR_NONE, 0, 2, NULL },
-	{ "72.7", OC_VOLTAGE, DIR_NONE, 0, 3, NULL },
-	{ "31.7", OC_CURRENT, DIR_NONE, 0, 1, NULL },
-	{ "51.7", OC_CURRENT, DIR_NONE, 0, 2, NULL },
-	{ "71.7", OC_CURRENT, DIR_NONE, 0, 3, NULL },
-	{ "C.7.0", OC_STOPS, DIR_NONE, 0, 0, NULL },
-	{ "C.7.1", OC_STOPS, DIR_NONE, 0, 1, NULL },
-	{ "C.7.2", OC_STOPS, DIR_NONE, 0, 2, NULL },
-	{ "C.7.3", OC_STOPS, DIR_NONE, 0, 3, NULL },
-	{ "14.7", OC_PLAIN, DIR_NONE, 0, 0, "Hz" },
-	{ "C.5.0", OC_PLAIN, DIR_NONE, 0, 0, "SC" },
-	{ "F.F", OC_ERROR_FLAGS, DIR_NONE, 0, 0, NULL },
-	{ "82.8.1", OC_PLAIN, DIR_NONE, 0, 0, "TC" },
-	{ "82.8.2", OC_PLAIN, DIR_NONE, 0, 0, "MC" },
-	{ "C.1.0", OC_FABRICATION, DIR_NONE, 0, 0, NULL },
-	{ "C.1.1", OC_ENH_ID, DIR_NONE, 0, 0, NULL },
-	{ "0.2.0", OC_FIRMWARE, DIR_NONE, 0, 0, NULL },
-	{ "0.2.1", OC_PARAMSET, DIR_NONE, 0, 0, NULL },
-	{ "128.8.0", OC_ENERGY, DIR_NONE, 0, 2, NULL },
-	{ "130.8.0", OC_REACTIVE_ENERGY, DIR_NONE, 0, 0, NULL },
-	{ "131.8.0", OC_REACTIVE_ENERGY, DIR_NONE, 0, 1, NULL },
-	{ "132.8.0", OC_REACTIVE_ENERGY, DIR_FWD, 0, 1, NULL },
-	{ "133.8.0", OC_REACTIVE_ENERGY, DIR_BACK, 0, 1, NULL },
-	{ "16.8.0", OC_ENERGY, DIR_NONE, 0, 1, NULL },
-	{ "9.8.0", OC_PLAIN, DIR_NONE, 0, 0, "kVAh" },
+	{ "1-0:1.8.0", OC_ENERGY, DIR_FWD, 0, 0, NULL },
+	{ "1-0:1.8.1", OC_ENERGY, DIR_FWD, 1, 0, NULL },
+	{ "1-0:1.8.2", OC_ENERGY, DIR_FWD, 2, 0, NULL },
+	{ "1-0:1.8.3", OC_ENERGY, DIR_FWD, 3, 0, NULL },
+	{ "1-0:1.8.4", OC_ENERGY, DIR_FWD, 4, 0, NULL },
+	{ "1-0:1.8.5", OC_ENERGY, DIR_FWD, 5, 0, NULL },
+	{ "1-0:1.8.6", OC_ENERGY, DIR_FWD, 6, 0, NULL },
+	{ "1-0:2.8.0", OC_ENERGY, DIR_BACK, 0, 0, NULL },
+	{ "1-0:2.8.1", OC_ENERGY, DIR_BACK, 1, 0, NULL },
+	{ "1-0:2.8.2", OC_ENERGY, DIR_BACK, 2, 0, NULL },
+	{ "1-0:2.8.3", OC_ENERGY, DIR_BACK, 3, 0, NULL },
+	{ "1-0:2.8.4", OC_ENERGY, DIR_BACK, 4, 0, NULL },
+	{ "1-0:2.8.5", OC_ENERGY, DIR_BACK, 5, 0, NULL },
+	{ "1-0:2.8.6", OC_ENERGY, DIR_BACK, 6, 0, NULL },
+	{ "1-0:3.8.0", OC_REACTIVE_ENERGY, DIR_FWD, 0, 0, NULL },
+	{ "1-0:3.8.1", OC_REACTIVE_ENERGY, DIR_FWD, 1, 0, NULL },
+	{ "1-0:3.8.2", OC_REACTIVE_ENERGY, DIR_FWD, 2, 0, NULL },
+	{ "1-0:3.8.3", OC_REACTIVE_ENERGY, DIR_FWD, 3, 0, NULL },
+	{ "1-0:3.8.4", OC_REACTIVE_ENERGY, DIR_FWD, 4, 0, NULL },
+	{ "1-0:3.8.5", OC_REACTIVE_ENERGY, DIR_FWD, 5, 0, NULL },
+	{ "1-0:3.8.6", OC_REACTIVE_ENERGY, DIR_FWD, 6, 0, NULL },
+	{ "1-0:4.8.0", OC_REACTIVE_ENERGY, DIR_BACK, 0, 0, NULL },
+	{ "1-0:4.8.1", OC_REACTIVE_ENERGY, DIR_BACK, 1, 0, NULL },
+	{ "1-0:4.8.2", OC_REACTIVE_ENERGY, DIR_BACK, 2, 0, NULL },
+	{ "1-0:4.8.3", OC_REACTIVE_ENERGY, DIR_BACK, 3, 0, NULL },
+	{ "1-0:4.8.4", OC_REACTIVE_ENERGY, DIR_BACK, 4, 0, NULL },
+	{ "1-0:4.8.5", OC_REACTIVE_ENERGY, DIR_BACK, 5, 0, NULL },
+	{ "1-0:4.8.6", OC_REACTIVE_ENERGY, DIR_BACK, 6, 0, NULL },
+	{ "1-0:15.8.0", OC_ENERGY, DIR_NONE, 0, 0, NULL },
+	{ "1-0:16.7.0", OC_POWER, DIR_NONE, 0, 0, NULL },
+	{ "1-0:36.7.0", OC_POWER, DIR_NONE, 0, 1, NULL },
+	{ "1-0:56.7.0", OC_POWER, DIR_NONE, 0, 2, NULL },
+	{ "1-0:76.7.0", OC_POWER, DIR_NONE, 0, 3, NULL },
+	{ "1-0:131.7.0", OC_REACTIVE_POWER, DIR_NONE, 0, 0, NULL },
+	{ "1-0:151.7.0", OC_REACTIVE_POWER, DIR_NONE, 0, 1, NULL },
+	{ "1-0:171.7.0", OC_REACTIVE_POWER, DIR_NONE, 0, 2, NULL },
+	{ "1-0:191.7.0", OC_REACTIVE_POWER, DIR_NONE, 0, 3, NULL },
+	{ "1-0:13.7.0", OC_PLAIN, DIR_NONE, 0, 0, "CosPhi" },
+	{ "1-0:33.7.0", OC_PLAIN, DIR_NONE, 0, 1, "CosPhi" },
+	{ "1-0:53.7.0", OC_PLAIN, DIR_NONE, 0, 2, "CosPhi" },
+	{ "1-0:73.7.0", OC_PLAIN, DIR_NONE, 0, 3, "CosPhi" },
+	{ "1-0:32.7.0", OC_VOLTAGE, DIR_NONE, 0, 1, NULL },
+	{ "1-0:52.7.0", OC_VOLTAGE, DIR_NONE, 0, 2, NULL },
+	{ "1-0:72.7.0", OC_VOLTAGE, DIR_NONE, 0, 3, NULL },
+	{ "1-0:31.7.0", OC_CURRENT, DIR_NONE, 0, 1, NULL },
+	{ "1-0:51.7.0", OC_CURRENT, DIR_NONE, 0, 2, NULL },
+	{ "1-0:71.7.0", OC_CURRENT, DIR_NONE, 0, 3, NULL },
+	{ "0-0:96.7.0", OC_STOPS, DIR_NONE, 0, 0, NULL },
+	{ "0-0:96.7.1", OC_STOPS, DIR_NONE, 0, 1, NULL },
+	{ "0-0:96.7.2", OC_STOPS, DIR_NONE, 0, 2, NULL },
+	{ "0-0:96.7.3", OC_STOPS, DIR_NONE, 0, 3, NULL },
+	{ "1-0:14.7.0", OC_PLAIN, DIR_NONE, 0, 0, "Hz" },
+	{ "0-0:96.5.0", OC_PLAIN, DIR_NONE, 0, 0, "SC" },
+	{ "0-0:97.97.0", OC_ERROR_FLAGS, DIR_NONE, 0, 0, NULL },
+	{ "1-0:82.8.1", OC_PLAIN, DIR_NONE, 0, 0, "TC" },
+	{ "1-0:82.8.2", OC_PLAIN, DIR_NONE, 0, 0, "MC" },
+	{ "0-0:96.1.0", OC_FABRICATION, DIR_NONE, 0, 0, NULL },
+	{ "0-0:96.1.1", OC_ENH_ID, DIR_NONE, 0, 0, NULL },
+	{ "1-0:0.2.0", OC_FIRMWARE, DIR_NONE, 0, 0, NULL },
+	{ "1-0:0.2.1", OC_PARAMSET, DIR_NONE, 0, 0, NULL },
+	{ "1-0:128.8.0", OC_ENERGY, DIR_NONE, 0, 2, NULL },
+	{ "1-0:130.8.0", OC_REACTIVE_ENERGY, DIR_NONE, 0, 0, NULL },
+	{ "1-0:131.8.0", OC_REACTIVE_ENERGY, DIR_NONE, 0, 1, NULL },
+	{ "1-0:132.8.0", OC_REACTIVE_ENERGY, DIR_FWD, 0, 1, NULL },
+	{ "1-0:133.8.0", OC_REACTIVE_ENERGY, DIR_BACK, 0, 1, NULL },
+	{ "1-0:16.8.0", OC_ENERGY, DIR_NONE, 0, 1, NULL },
+	{ "1-0:9.8.0", OC_PLAIN, DIR_NONE, 0, 0, "kVAh" },
 };
+
+/* Whether a combinable VIFE from @k on is "per hour" (E010 0010). */
+static bool per_hour(const struct nmbus_record *r, unsigned int k)
+{
+	for (unsigned int i = k; i < r->n_vife; i++)
+		if ((r->vife[i] & 0x7f) == 0x22)
+			return true;
+	return false;
+}
 
 static uint8_t obis_class(const struct nmbus_record *r)
 {
@@ -414,10 +481,9 @@ static uint8_t obis_class(const struct nmbus_record *r)
 		return OC_FABRICATION;
 	if (vif == 0x7c)
 		return OC_PLAIN;
+	/* Table 6: reactive power is FB 82 A2, kvarh "per hour". */
 	if (vif == 0x7b && (e == 0x02 || e == 0x03))
-		return OC_REACTIVE_ENERGY;
-	if (vif == 0x7b && e == 0x22)
-		return OC_REACTIVE_POWER;
+		return per_hour(r, 1) ? OC_REACTIVE_POWER : OC_REACTIVE_ENERGY;
 	if (vif != 0x7d)
 		return 0;
 	if (e >= 0x40 && e <= 0x4f)
@@ -462,13 +528,12 @@ static bool plain_is(const struct nmbus_frame *f, const struct nmbus_record *r,
 	return text[n] == '\0';
 }
 
-NMBUS_API const char *nmbus_record_obis(const struct nmbus_frame *f,
-					const struct nmbus_record *r)
+const char *nmbus_cmi1020_obis(const struct nmbus_frame *f,
+			       const struct nmbus_record *r)
 {
 	uint8_t cls, dir;
 
-	if (!f || !r || !nmbus_is_cmi1020(&f->header) ||
-	    r->kind != NMBUS_RECORD_DATA || r->storage)
+	if (r->kind != NMBUS_RECORD_DATA || r->storage)
 		return NULL;
 	cls = obis_class(r);
 	if (!cls)
@@ -495,7 +560,12 @@ static const struct nmbus_profile profiles[] = {
 		.wakeup_bytes = 20,
 		.wakeup_delay_ms = 400,
 		.retries = 2,
-		.timeout_ms = 800,
+		/*
+		 * The seed's 800 ms ("Wait First Timeout") is a pause before
+		 * its driver first reads, not a reply window: 0 keeps EN
+		 * 13757-2's 330 bit times + 50 ms, 1.15 s at 300 Bd.
+		 */
+		.timeout_ms = 0,
 	},
 	{
 		.name = "calec-st2",

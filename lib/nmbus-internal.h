@@ -63,6 +63,7 @@ extern const struct unit_info nmbus_units[NMBUS_UNIT_COUNT];
 
 /* Combinable (orthogonal) VIFE descriptions, indexed by code & 7Fh. */
 extern const char *const nmbus_vife_text[128];
+extern const char *const nmbus_vife_action_text[32];
 
 /* Medium names: EN 13757-3 (JSON) and libmbus XML (escaped for XML). */
 struct medium_info {
@@ -145,6 +146,13 @@ const struct vif_info *nmbus_value_decode(const struct nmbus_frame *f,
 /* Device checks behind nmbus_record_obis() and the storage names. */
 bool nmbus_is_cmi1020(const struct nmbus_header *h);
 bool nmbus_is_calec(const struct nmbus_header *h);
+
+/* The CMi1020's OBIS table (seed 004, table 6); NULL if no row matches. */
+const char *nmbus_cmi1020_obis(const struct nmbus_frame *f,
+			       const struct nmbus_record *r);
+
+/* Whether nmbus_record_obis() can give a code for a record of @f. */
+bool nmbus_frame_may_have_obis(const struct nmbus_frame *f);
 
 /*
  * <ProductName> of the XML formats: rscada/libmbus's product list and

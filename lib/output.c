@@ -304,6 +304,14 @@ void nmbus_out_fixed6(struct nmbus_out *o, double v)
 	nmbus_out_mem(o, tmp, 7);
 }
 
+/*
+ * The one JSON string escaper of n_mbus (nmbus_json_string_format() and
+ * _print() export it to the tools): quote and backslash get a backslash,
+ * every other byte outside printable ASCII (below 0x20, DEL and all of
+ * 0x80..0xff) is written as \u00XX, the Latin-1 code point of the byte.
+ * So the output is ASCII, valid JSON whatever the input, and a consumer
+ * gets the exact bytes back by encoding the decoded string as Latin-1.
+ */
 static void json_str_bytes(struct nmbus_out *o, const uint8_t *p, size_t n,
 			   bool reversed)
 {
@@ -324,6 +332,43 @@ static void json_str_bytes(struct nmbus_out *o, const uint8_t *p, size_t n,
 		}
 	}
 	nmbus_out_char(o, '"');
+}
+
+NMBUS_API ssize_t nmbus_json_string_format(const char *str, size_t len,
+					   char *buf, size_t size)
+{
+	char dummy[1];
+	struct nmbus_out o = {
+		.buf = size ? buf : dummy, .size = size ? size - 1 : 0
+	};
+
+	if ((!str && len) || (!buf && size)) {
+		errno = EINVAL;
+		return -1;
+	}
+	json_str_bytes(&o, (const uint8_t *)str, len, false);
+	if (size)
+		buf[o.pos] = '\0';
+	return nmbus_out_total(&o);
+}
+
+NMBUS_API ssize_t nmbus_json_string_print(const char *str, size_t len,
+					  FILE *fp)
+{
+	char chunk[256];
+	struct nmbus_out o = { .buf = chunk, .size = sizeof(chunk), .fp = fp };
+
+	if ((!str && len) || !fp) {
+		errno = EINVAL;
+		return -1;
+	}
+	json_str_bytes(&o, (const uint8_t *)str, len, false);
+	nmbus_out_flush(&o);
+	if (o.err) {
+		errno = o.err;
+		return -1;
+	}
+	return nmbus_out_total(&o);
 }
 
 /* ,"key": and friends; @key must be a string literal. */
@@ -525,7 +570,7 @@ static const struct {
 };
 
 struct json_ctx {
-	bool obis;	/* the frame is from a CMi1020 */
+	bool obis;	/* its records may have OBIS codes */
 	bool storage;	/* the device names its storage numbers */
 };
 
@@ -564,7 +609,10 @@ static void json_record(struct nmbus_out *o, const struct nmbus_frame *f,
 			       !f->msb_first);
 	} else {
 		nmbus_out_lit(o, ",\"quantity\":\"");
-		nmbus_out_mem(o, vi->q, vi->qlen);
+		if (v.quantity == vi->q)
+			nmbus_out_mem(o, vi->q, vi->qlen);
+		else	/* "power" for an energy per hour */
+			nmbus_out_str(o, v.quantity);
 		nmbus_out_lit(o, "\",\"unit\":\"");
 		nmbus_out_mem(o, nmbus_units[v.unit].name,
 			      nmbus_units[v.unit].len);
@@ -586,6 +634,10 @@ static void json_record(struct nmbus_out *o, const struct nmbus_frame *f,
 			json_kstr(o, "vife_text", v.vife_text);
 		if (v.flags & NMBUS_VF_ERROR_CODE)
 			json_kuint(o, "error_code", v.error_code);
+		if (v.flags & NMBUS_VF_ACTION)
+			json_kuint(o, "action", v.action);
+		if (v.flags & NMBUS_VF_NON_METRIC)
+			json_kstr(o, "unit_system", "non-metric");
 		if (v.flags & (NMBUS_VF_FORWARD | NMBUS_VF_BACKWARD))
 			json_kstr(o, "direction",
 				  v.flags & NMBUS_VF_FORWARD ? "forward" :
@@ -597,7 +649,7 @@ static void json_record(struct nmbus_out *o, const struct nmbus_frame *f,
 			json_kstr(o, "obis", s);
 	}
 	if (ctx->storage) {
-		s = nmbus_record_storage_name(&f->header, r->storage);
+		s = nmbus_frame_storage_name(f, r);
 		if (s)
 			json_kstr(o, "storage_name", s);
 	}
@@ -617,8 +669,11 @@ static void json_header(struct nmbus_out *o, const struct nmbus_frame *f)
 		nmbus_out_hex(o, id, 4, false);
 		nmbus_out_char(o, '"');
 		if (f->data_type != NMBUS_DATA_FIXED) {
-			json_kstr(o, "manufacturer",
-				  nmbus_manufacturer_str(h->manufacturer, mfr));
+			/* letters 27..31 are [ \\ ] ^ _: escaped */
+			json_key(o, "manufacturer");
+			json_str_bytes(o, (const uint8_t *)
+				       nmbus_manufacturer_str(h->manufacturer,
+							      mfr), 3, false);
 			json_kuint(o, "version", h->version);
 		}
 		json_kstr(o, "medium", nmbus_medium_name(h->medium));
@@ -675,7 +730,7 @@ void nmbus_write_json(struct nmbus_out *o, const struct nmbus_frame *f)
 			json_header(o, f);
 		nmbus_out_str(o, ",\"records\":[");
 		struct json_ctx ctx = {
-			.obis = nmbus_is_cmi1020(&f->header),
+			.obis = nmbus_frame_may_have_obis(f),
 			.storage = nmbus_is_calec(&f->header),
 		};
 

@@ -158,8 +158,9 @@ const struct vif_info nmbus_vif_fd[128] = {
 
 /*
  * VIF FBh extension (EN 13757-3:2013 table 12), index first VIFE & 7Fh.
- * 22h is reactive power in kvar as the Elvaco CMi1020 uses it (seed 004);
- * EN 13757-3:2004 had American gallons there.
+ * 22h is kept as reactive power in kvar (EN 13757-3:2004 had American
+ * gallons there). The Elvaco CMi1020 does not use it: its reactive power
+ * is FB 02 with the combinable VIFE 22h "per hour" (seed 004, table 6).
  */
 const struct vif_info nmbus_vif_fb[128] = {
 	NUM2("energy", "Energy", WH, 5),			/* 00..01 */
@@ -248,6 +249,29 @@ const struct unit_info nmbus_units[NMBUS_UNIT_COUNT] = {
 	[NMBUS_UNIT_HZ] = U("Hz", "Hz", 1.0),
 	[NMBUS_UNIT_DEGREE] = U("\u00b0", "\u00b0", 1.0),
 	[NMBUS_UNIT_DBM] = U("dBm", "dBm", 1.0),
+	[NMBUS_UNIT_BTU] = U("Btu", "Btu", 1.0),
+};
+
+/*
+ * Object actions, the meaning of combinable VIFEs 00h..1Fh in a master's
+ * frame (EN 13757-3:2013 table 18); in a slave's they are error codes.
+ */
+const char *const nmbus_vife_action_text[32] = {
+	[0x00] = "write",
+	[0x01] = "add value",
+	[0x02] = "subtract value",
+	[0x03] = "or (set bits)",
+	[0x04] = "and",
+	[0x05] = "xor (toggle bits)",
+	[0x06] = "and not (clear bits)",
+	[0x07] = "clear",
+	[0x08] = "add entry",
+	[0x09] = "delete entry",
+	[0x0a] = "reserved action",
+	[0x0b] = "freeze data",
+	[0x0c] = "add to readout list",
+	[0x0d] = "delete from readout list",
+	[0x0e ... 0x1f] = "reserved action",
 };
 
 /* Combinable (orthogonal) VIFE codes (EN 13757-3:2013 table 15). */
@@ -282,7 +306,7 @@ const char *const nmbus_vife_text[128] = {
 	[0x3a] = "uncorrected unit",
 	[0x3b] = "forward flow",
 	[0x3c] = "backward flow",
-	[0x3d] = "reserved for non-metric unit systems",
+	[0x3d] = "non-metric unit",	/* Btu, US gal: seed 000 */
 	[0x3e] = "value at base conditions",
 	[0x3f] = "OBIS declaration",
 	[0x40] = "lower limit value",

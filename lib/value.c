@@ -9,6 +9,9 @@
 
 #include "nmbus-internal.h"
 
+/* C field bit 6 (PRM): the frame goes from the master to a slave. */
+#define C_PRM 0x40
+
 /* 10^-24 .. 10^24: exact for the exponents EN 13757-3 produces. */
 static const double pow10_tab[49] = {
 	1e-24, 1e-23, 1e-22, 1e-21, 1e-20, 1e-19, 1e-18, 1e-17, 1e-16, 1e-15,
@@ -88,6 +91,15 @@ static int64_t get_int(const uint8_t *p, unsigned int n)
 	if (n && n < 8 && (p[n - 1] & 0x80))
 		v |= ~0ULL << (8 * n);	/* sign extension */
 	return (int64_t)v;
+}
+
+static int64_t get_uint(const uint8_t *p, unsigned int n)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = n; i-- > 0;)
+		v = v << 8 | p[i];
+	return (int64_t)v;	/* 64-bit fields keep their top bit as sign */
 }
 
 /*
@@ -185,17 +197,81 @@ static void decode_time(struct nmbus_value *v, const uint8_t *d,
 	v->type = date_only ? NMBUS_VALUE_DATE : NMBUS_VALUE_DATETIME;
 }
 
-static void apply_vifes(const struct nmbus_record *r, unsigned int k,
-			struct nmbus_value *v, double *offset, bool *is_date)
+/* "X per hour" (VIFE 22h): the unit of the rate. */
+static const struct {
+	enum nmbus_unit from, to;
+	const char *quantity;
+} per_hour_units[] = {
+	{ NMBUS_UNIT_WH, NMBUS_UNIT_W, "power" },
+	{ NMBUS_UNIT_J, NMBUS_UNIT_J_H, "power" },
+	{ NMBUS_UNIT_M3, NMBUS_UNIT_M3_H, "volume flow" },
+	{ NMBUS_UNIT_KG, NMBUS_UNIT_KG_H, "mass flow" },
+	{ NMBUS_UNIT_VARH, NMBUS_UNIT_VAR, "reactive power" },
+	{ NMBUS_UNIT_US_GAL, NMBUS_UNIT_US_GAL_H, "volume flow" },
+};
+
+static void apply_per_hour(struct nmbus_value *v)
 {
+	for (unsigned int i = 0; i < ARRAY_SIZE(per_hour_units); i++) {
+		if (v->unit == per_hour_units[i].from) {
+			v->unit = per_hour_units[i].to;
+			v->quantity = per_hour_units[i].quantity;
+			return;
+		}
+	}
+}
+
+/*
+ * VIFE 3Dh, the standard's "reserved for non-metric unit systems", as the
+ * CALEC ST II uses it (seed 000, tables 35 and 36): energy VIF E000 0nnn
+ * in 10^nnn Btu (80 3D is 0.001 kBtu, 86 3D 1 MBtu), volume E001 0nnn in
+ * 10^(nnn-3) US gallons (90 3D is 0.001 USGAL). Both are the metric
+ * exponent + 3. Any other quantity has no unit we know: none is printed
+ * rather than the metric one.
+ */
+static void apply_non_metric(struct nmbus_value *v)
+{
+	v->flags |= NMBUS_VF_NON_METRIC;
+	switch (v->unit) {
+	case NMBUS_UNIT_WH:
+		v->unit = NMBUS_UNIT_BTU;
+		v->exponent += 3;
+		break;
+	case NMBUS_UNIT_M3:
+		v->unit = NMBUS_UNIT_US_GAL;
+		v->exponent += 3;
+		break;
+	default:
+		v->unit = NMBUS_UNIT_NONE;
+		break;
+	}
+}
+
+/*
+ * @master: the frame comes from the master (PRM set), whose VIFEs 00h..1Fh
+ * are actions, not error codes.
+ */
+static void apply_vifes(const struct nmbus_record *r, unsigned int k,
+			bool master, struct nmbus_value *v, double *offset,
+			bool *is_date)
+{
+	bool non_metric = false, hourly = false;
+
 	for (unsigned int i = k; i < r->n_vife; i++) {
 		uint8_t c = r->vife[i] & 0x7f;
 
 		if (!v->vife_text)
-			v->vife_text = nmbus_vife_text[c];
-		if (c < 0x20) {
+			v->vife_text = master && c < 0x20 ?
+				       nmbus_vife_action_text[c] :
+				       nmbus_vife_text[c];
+		if (c < 0x20 && master) {
+			v->flags |= NMBUS_VF_ACTION;
+			v->action = c;
+		} else if (c < 0x20) {
 			v->flags |= NMBUS_VF_ERROR_CODE;
 			v->error_code = c;
+		} else if (c == 0x22) {
+			hourly = true;
 		} else if (c >= 0x70 && c <= 0x77) {
 			v->exponent += (c & 7) - 6;
 		} else if (c >= 0x78 && c <= 0x7b) {
@@ -206,14 +282,20 @@ static void apply_vifes(const struct nmbus_record *r, unsigned int k,
 			v->flags |= NMBUS_VF_FORWARD;
 		} else if (c == 0x3c) {
 			v->flags |= NMBUS_VF_BACKWARD;
+		} else if (c == 0x3d) {
+			non_metric = true;
 		} else if (vife_is_date(c)) {
 			*is_date = true;
 		} else if (c == 0x7c || c == 0x7f) {
 			/* The rest belongs to another table or the maker. */
 			v->flags |= NMBUS_VF_MFR_VIFE;
-			return;
+			break;
 		}
 	}
+	if (non_metric)
+		apply_non_metric(v);
+	if (hourly)
+		apply_per_hour(v);
 }
 
 static void set_number(struct nmbus_value *v, int64_t raw, double offset)
@@ -266,7 +348,7 @@ const struct vif_info *nmbus_value_decode(const struct nmbus_frame *f,
 	v->exponent = vi->exp;
 	if (vi->kind == VK_RESERVED)
 		v->flags |= NMBUS_VF_UNKNOWN_VIF;
-	apply_vifes(r, k, v, &offset, &is_date);
+	apply_vifes(r, k, f->c & C_PRM, v, &offset, &is_date);
 	if (vi->kind == VK_DATE)
 		is_date = true;
 
@@ -288,7 +370,13 @@ const struct vif_info *nmbus_value_decode(const struct nmbus_frame *f,
 			v->len = n;
 			break;
 		}
-		set_number(v, get_int(d, n), offset);
+		/*
+		 * Identification, flags and digital I/O are unsigned bit
+		 * fields (type D): the CMi1020's Uint8 disconnector status,
+		 * Uint24 error flags (its manual, table 5).
+		 */
+		set_number(v, vi->kind == VK_ID ? get_uint(d, n) :
+			      get_int(d, n), offset);
 		break;
 	case 0x5:
 		v->type = NMBUS_VALUE_NUMBER;

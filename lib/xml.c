@@ -452,6 +452,27 @@ static void xml_plain_unit(struct nmbus_out *o, const struct nmbus_frame *f,
 	nmbus_out_str(o, u->unit);
 }
 
+/*
+ * A value in a non-metric unit (VIFE 3Dh) has none of libmbus's texts,
+ * which would name the VIF's metric unit: "Energy (Btu)", "Volume (1e-2
+ * American gallon)", or the quantity and "(non-metric unit)".
+ */
+static void xml_non_metric_unit(struct nmbus_out *o,
+				const struct vif_info *vi,
+				const struct nmbus_value *v)
+{
+	/* The tables' texts are escaped already. */
+	nmbus_out_mem(o, vi->xq, vi->xqlen);
+	if (v->unit == NMBUS_UNIT_NONE) {
+		nmbus_out_lit(o, " (non-metric unit)");
+		return;
+	}
+	nmbus_out_lit(o, " (");
+	xml_prefix(o, v->exponent);
+	nmbus_out_str(o, nmbus_units[v->unit].xml);
+	nmbus_out_char(o, ')');
+}
+
 static void xml_plain_number(struct nmbus_out *o, const struct nmbus_frame *f,
 			     const struct nmbus_record *r,
 			     const struct nmbus_value *v)
@@ -608,8 +629,15 @@ static void xml_record(struct nmbus_out *o, const struct nmbus_frame *f,
 	} else if (normalized) {
 		vi = nmbus_record_vif_info(r, &k);
 		nmbus_out_lit(o, "        <Unit>");
-		/* libmbus: dates have unit "-", reserved codes "Reserved". */
-		if (vi->kind == VK_DATE)
+		/*
+		 * libmbus: dates have unit "-", reserved codes "Reserved"; a
+		 * non-metric value has its own unit, never the VIF's.
+		 */
+		if (v.flags & NMBUS_VF_NON_METRIC)
+			nmbus_out_str(o, v.unit == NMBUS_UNIT_NONE ?
+				      "non-metric unit" :
+				      nmbus_units[v.unit].xml);
+		else if (vi->kind == VK_DATE)
 			nmbus_out_char(o, '-');
 		else if (vi->xq[0] == 'R' && !strcmp(vi->xq, "Reserved"))
 			nmbus_out_lit(o, "Reserved");
@@ -621,7 +649,10 @@ static void xml_record(struct nmbus_out *o, const struct nmbus_frame *f,
 	} else if (!mfr) {
 		vi = nmbus_record_vif_info(r, &k);
 		nmbus_out_lit(o, "        <Unit>");
-		xml_plain_unit(o, f, r, vi);
+		if (v.flags & NMBUS_VF_NON_METRIC)
+			xml_non_metric_unit(o, vi, &v);
+		else
+			xml_plain_unit(o, f, r, vi);
 		nmbus_out_lit(o, "</Unit>\n        <Value>");
 	} else {
 		nmbus_out_lit(o, "        <Value>");

@@ -44,7 +44,7 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run $(O) $(FUZZ_SECONDS)
 
-bench: all modules kbench
+bench: all modules kbench ksft
 	tests/bench/run $(O)
 
 # test-sim links the simulator's objects and runs the built mbus-sim.
@@ -71,3 +71,14 @@ $(O)/examples/%: Documentation/examples/%.c $(LIB_A)
 	$(CC) -std=c11 -Wall -Wextra -Werror $(SAN_FLAGS) -Ilib/include \
 		-Iuapi -o $@ $< $(LIB_A) -lm
 unit: $(EXAMPLES)
+
+# mbus-attach --tcp on the host: the telnet codec, and the relay on a pty
+# pair with a fake converter on loopback.
+$(O)/tests/unit/test-rfc2217: $(O)/tools/rfc2217.o
+$(O)/tests/unit/test-relay: $(O)/tools/attach-tcp.o $(O)/tools/rfc2217.o \
+	$(O)/tools/attach-resolve.o
+
+# test-json runs every tool with hostile arguments and parses the output.
+$(O)/tests/unit/test-json: | $(TOOL_BINS)
+# mbus-tcpd on the host: the server on a simulated bus, real loopback TCP.
+$(O)/tests/unit/test-tcpd: $(O)/tools/tcpd.o

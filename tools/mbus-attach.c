@@ -21,27 +21,38 @@
 
 #include <linux/mbus.h>
 
+#include "attach-tcp.h"
+
 static const char *prog = "mbus-attach";
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: %s [OPTION]... TTY\n"
+		"       %s [OPTION]... --tcp=HOST:PORT [--rfc2217]\n"
 		"\n"
 		"Attach the N_MBUS line discipline to the serial port TTY (e.g.\n"
 		"/dev/ttyUSB0 of an M-Bus level converter), print the /dev/mbusN\n"
 		"it created and keep the port attached until SIGTERM, SIGINT or\n"
-		"SIGHUP, or until the port goes away.\n"
+		"SIGHUP, or until the port goes away. With --tcp the port is a\n"
+		"pty relayed to a converter on the network, reconnected when the\n"
+		"connection drops.\n"
 		"\n"
 		"  -b, --baud=BAUD    bus speed: 300, 600, 1200, 2400 (default),\n"
 		"                     4800, 9600, 19200 or 38400\n"
 		"  -f, --foreground   stay in the foreground (for systemd)\n"
 		"  -l, --ldisc=NUM    line discipline number (default %d)\n"
+		"  -t, --tcp=HOST:PORT  relay to the converter at HOST:PORT\n"
+		"                     (raw TCP; IPv6 as [ADDR]:PORT)\n"
+		"  -r, --rfc2217      talk RFC 2217 to it: 8E1 and the speed set\n"
+		"                     and followed (needs --tcp)\n"
+		"  -L, --latency-ms=N  network latency to add to the response\n"
+		"                     timeout (default: measured; needs --tcp)\n"
 		"  -h, --help         show this help and exit\n"
 		"  -v, --version      show the version and exit\n"
 		"\n"
 		"Exit status: 0 on success, 1 on failure, 2 on bad usage.\n",
-		prog, N_MBUS);
+		prog, prog, N_MBUS);
 }
 
 static int parse_baud(const char *s, __u32 *baud)
@@ -105,6 +116,13 @@ static int attach(const char *tty, int ldisc, __u32 baud, int *index)
 		goto err_detach;
 	}
 	*index = n;
+	/*
+	 * Nobody else may open the tty now (root aside): a dialout user
+	 * could otherwise stty it or detach N_MBUS under everyone.
+	 */
+	if (ioctl(fd, TIOCEXCL))
+		fprintf(stderr, "%s: %s: TIOCEXCL: %s\n", prog, tty,
+			strerror(errno));
 	if (baud != 2400) {
 		snprintf(dev, sizeof(dev), "/dev/mbus%u", n);
 		mfd = open(dev, O_RDWR | O_CLOEXEC);
@@ -120,6 +138,7 @@ static int attach(const char *tty, int ldisc, __u32 baud, int *index)
 	return fd;
 err_detach:
 	/* Leave the tty as it was found. */
+	ioctl(fd, TIOCNXCL);
 	if (ioctl(fd, TIOCSETD, &ntty))
 		fprintf(stderr, "%s: %s: cannot detach: %s\n", prog, tty,
 			strerror(errno));
@@ -150,6 +169,7 @@ static int hold(int fd)
 		if (ioctl(fd, MBUS_IOC_GET_INDEX, &n))
 			return 0;
 	}
+	ioctl(fd, TIOCNXCL);
 	if (ioctl(fd, TIOCSETD, &ldisc)) {
 		fprintf(stderr, "%s: cannot detach: %s\n", prog,
 			strerror(errno));
@@ -164,15 +184,24 @@ int main(int argc, char **argv)
 		{ "baud", required_argument, NULL, 'b' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "ldisc", required_argument, NULL, 'l' },
+		{ "tcp", required_argument, NULL, 't' },
+		{ "rfc2217", no_argument, NULL, 'r' },
+		{ "latency-ms", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c, fd, index, foreground = 0, ldisc = N_MBUS;
+	struct tcp_conf tcp = { .latency_ms = -1, .prog = prog };
+	bool use_tcp = false, tcp_opts = false;
+	struct tcp_relay *relay = NULL;
+	int master = -1;
+	char pty[64], err[160];
+	const char *tty;
 	__u32 baud = 2400;
 	pid_t pid;
 
-	while ((c = getopt_long(argc, argv, "b:fl:hv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:fl:t:rL:hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			if (parse_baud(optarg, &baud)) {
@@ -191,6 +220,25 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 't':
+			if (tcp_parse_target(&tcp, optarg, err, sizeof(err))) {
+				fprintf(stderr, "%s: %s\n", prog, err);
+				return 2;
+			}
+			use_tcp = true;
+			break;
+		case 'r':
+			tcp.rfc2217 = true;
+			tcp_opts = true;
+			break;
+		case 'L':
+			if (tcp_parse_latency(optarg, &tcp.latency_ms)) {
+				fprintf(stderr, "%s: invalid latency '%s' (0-5000 ms)\n",
+					prog, optarg);
+				return 2;
+			}
+			tcp_opts = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -202,14 +250,26 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1) {
+	if (optind != argc - (use_tcp ? 0 : 1) || (tcp_opts && !use_tcp)) {
 		usage(stderr);
 		return 2;
 	}
 
-	fd = attach(argv[optind], ldisc, baud, &index);
+	tty = argv[optind];
+	if (use_tcp) {
+		master = tcp_pty_open(prog, pty, sizeof(pty));
+		if (master < 0)
+			return 1;
+		tty = pty;
+	}
+	fd = attach(tty, ldisc, baud, &index);
 	if (fd < 0)
 		return 1;
+	if (use_tcp) {
+		relay = tcp_relay_start(&tcp, master, fd, index);
+		if (!relay)
+			return 1;
+	}
 	printf("/dev/mbus%d\n", index);
 	fflush(stdout);
 
@@ -228,5 +288,5 @@ int main(int argc, char **argv)
 		    !freopen("/dev/null", "w", stdout))
 			return 1;
 	}
-	return hold(fd);
+	return relay ? tcp_relay_run(relay) : hold(fd);
 }

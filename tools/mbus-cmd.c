@@ -5,8 +5,10 @@
  * Date and time (04 6D, type F), freeze (DIF with storage, FE 0B),
  * application reset (CI 50 with an optional sub-code), the response
  * telegram selection of the Integra CALEC ST II (DIF 08 with a storage
- * number) and the manufacturer commands of the Elvaco CMi1020 (DIF 0F and
- * a command byte). Each must be acknowledged with E5.
+ * number), the manufacturer commands of the Elvaco CMi1020 (DIF 0F and
+ * a command byte) and its disconnector control (01 FD 1A). Each must be
+ * acknowledged with E5, except when sent to every meter at once
+ * (broadcast address 255), which no meter answers.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +22,7 @@
 #include "tools-common.h"
 
 #define FREEZE_STORAGE_DEFAULT	31	/* where the CALEC ST II freezes */
+#define MBUS_BROADCAST		255	/* every meter, none answers */
 
 static void usage(FILE *out)
 {
@@ -29,8 +32,10 @@ static void usage(FILE *out)
 		"Send COMMAND to the meter at ADDRESS on the M-Bus of DEVICE (0,\n"
 		"mbus0, /dev/mbus0 or the tty N_MBUS is attached to) as SND_UD\n"
 		"and wait for its acknowledgement (E5). ADDRESS is a primary\n"
-		"address (0-250, 254) or a secondary address of 16 hex digits\n"
-		"IIIIIIIIMMMMVVDD (F = any: exactly one meter must match).\n"
+		"address (0-250, 254), 255 for every meter at once (broadcast:\n"
+		"sent once, no meter answers, nothing is acknowledged) or a\n"
+		"secondary address of 16 hex digits IIIIIIIIMMMMVVDD (F = any:\n"
+		"exactly one meter must match).\n"
 		"\n"
 		"Commands:\n"
 		"  set-datetime [ISO|now]   set the clock: YYYY-MM-DDTHH:MM[:SS]\n"
@@ -44,6 +49,12 @@ static void usage(FILE *out)
 		"                           telegram (due day 1-12, logger 1-500)\n"
 		"  elvaco CMD [DATA]        Elvaco CMi1020 command: command byte\n"
 		"                           and its parameters, in hex\n"
+		"  elvaco disconnector on|off|CTL\n"
+		"                           CMi1020 disconnector control (01 FD\n"
+		"                           1A): on (40), off (80) or the control\n"
+		"                           byte in hex (bits 7,6 disconnector,\n"
+		"                           5,4 push-button on, 3,2 push-button\n"
+		"                           off: 01 enable, 10 disable, 00 keep)\n"
 		"\n"
 		"Options:\n"
 		"  -b, --baud=B          set the port to B baud first\n"
@@ -143,12 +154,40 @@ static int build_select(uint8_t *tx, size_t size, int argc, char **argv)
 	die_usage("select-telegram: unknown telegram '%s'", argv[0]);
 }
 
+/*
+ * CMi1020 disconnector control (its manual, 6.7.8): SND_UD CI 51 with the
+ * record 01 FD 1A and the control byte; bits 1,0 are not used.
+ */
+#define DISCONNECTOR_ON		0x40	/* bits 7,6 = 01: EEPROM setting on */
+#define DISCONNECTOR_OFF	0x80	/* bits 7,6 = 10: off */
+
+static int build_disconnector(uint8_t *tx, size_t size, int argc,
+			      char **argv)
+{
+	struct nmbus_build_record rec = {
+		.drh = { 0x01, 0xfd, 0x1a },
+		.type = NMBUS_BUILD_INT,
+	};
+
+	if (argc != 1)
+		die_usage("elvaco disconnector: expected on, off or a byte");
+	if (!strcmp(argv[0], "on"))
+		rec.i = DISCONNECTOR_ON;
+	else if (!strcmp(argv[0], "off"))
+		rec.i = DISCONNECTOR_OFF;
+	else
+		rec.i = parse_hex_byte("disconnector control", argv[0]);
+	return nmbus_build_snd_ud(tx, size, 0, NMBUS_C_FCV, &rec, 1);
+}
+
 static int build_elvaco(uint8_t *tx, size_t size, int argc, char **argv)
 {
 	uint8_t data[NMBUS_FRAME_MAX];
 	ssize_t len = 0;
 	uint8_t cmd;
 
+	if (argc >= 1 && !strcmp(argv[0], "disconnector"))
+		return build_disconnector(tx, size, argc - 1, argv + 1);
 	if (argc < 1 || argc > 2)
 		die_usage("elvaco: expected CMD [DATA]");
 	cmd = parse_hex_byte("Elvaco command", argv[0]);
@@ -201,14 +240,58 @@ static int build_command(uint8_t *tx, size_t size, const char *cmd,
 }
 
 static void print_result(bool json, const char *dev, const char *addr,
-			 const char *cmd, bool ok)
+			 const char *cmd, bool ok, bool broadcast)
 {
-	if (json)
-		printf("{\"device\":\"%s\",\"address\":\"%s\",\"command\":"
-		       "\"%s\",\"ok\":%s}\n", dev, addr, cmd,
-		       ok ? "true" : "false");
+	if (json) {
+		printf("{\"device\":");
+		print_json_str(dev);
+		printf(",\"address\":");
+		print_json_str(addr);
+		printf(",\"command\":");
+		print_json_str(cmd);
+		printf(",\"ok\":%s%s}\n", ok ? "true" : "false",
+		       broadcast ? ",\"broadcast\":true" : "");
+	} else {
+		printf("%s %s %s: %s\n", dev, addr, cmd,
+		       !ok ? "FAILED" :
+		       broadcast ? "sent to every meter (not acknowledged)" :
+				   "ok");
+	}
+}
+
+/* ADDRESS 255 (or 0xff): every meter. */
+static bool is_broadcast(const char *s)
+{
+	unsigned long a;
+
+	return parse_uint(s, 255, &a) && a == MBUS_BROADCAST;
+}
+
+/*
+ * Send @tx to address 255 once: the meters execute it and none answers
+ * (EN 13757-2), so the kernel returns as soon as it is sent and there is
+ * no FCB to keep.
+ */
+static bool send_broadcast(struct nmbus_dev *dev, const uint8_t *tx, int len,
+			   const char *what)
+{
+	uint8_t rx[1];
+	int st;
+
+	if (nmbus_dev_set_primary(dev, MBUS_BROADCAST)) {
+		print_perror("%s: bind to 255", what);
+		return false;
+	}
+	st = nmbus_dev_xfer(dev, tx, (size_t)len,
+			    NMBUS_XFER_ADDRESSED | NMBUS_XFER_NO_REPLY, rx,
+			    sizeof(rx), NULL);
+	if (st == NMBUS_STATUS_NONE)
+		return true;
+	if (st < 0)
+		print_perror("%s", what);
 	else
-		printf("%s %s %s: %s\n", dev, addr, cmd, ok ? "ok" : "FAILED");
+		print_error("%s: %s", what, nmbus_status_name(st));
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -226,8 +309,8 @@ int main(int argc, char **argv)
 	uint8_t tx[NMBUS_FRAME_MAX];
 	struct nmbus_dev *dev;
 	const char *cmd;
-	bool json = false, ok;
-	int c, len, primary;
+	bool json = false, ok, broadcast;
+	int c, len, primary = -1;
 
 	/* '+': stop at DEVICE, so command arguments are never options. */
 	while ((c = getopt_long(argc, argv, "+b:R:jhv", longopts,
@@ -256,7 +339,9 @@ int main(int argc, char **argv)
 	if (argc - optind < 3)
 		die_usage("expected DEVICE, ADDRESS and COMMAND");
 
-	primary = parse_meter_address(argv[optind + 1], sec);
+	broadcast = is_broadcast(argv[optind + 1]);
+	if (!broadcast)
+		primary = parse_meter_address(argv[optind + 1], sec);
 	cmd = argv[optind + 2];
 	len = build_command(tx, sizeof(tx), cmd, argc - optind - 3,
 			    argv + optind + 3);
@@ -269,10 +354,13 @@ int main(int argc, char **argv)
 		die_perror("set baud rate %lu", baud);
 	if (retries <= 5 && nmbus_dev_set_retries(dev, (unsigned int)retries))
 		die_perror("set retries");
-	bind_meter_address(dev, argv[optind + 1], primary, sec);
-
-	ok = send_expect_ack(dev, tx, len, cmd);
-	print_result(json, argv[optind], argv[optind + 1], cmd, ok);
+	if (broadcast) {
+		ok = send_broadcast(dev, tx, len, cmd);
+	} else {
+		bind_meter_address(dev, argv[optind + 1], primary, sec);
+		ok = send_expect_ack(dev, tx, len, cmd);
+	}
+	print_result(json, argv[optind], argv[optind + 1], cmd, ok, broadcast);
 	nmbus_dev_close(dev);
 	return ok ? EXIT_OK : EXIT_FAIL;
 }

@@ -5,6 +5,9 @@
  * REQ_UD2 to a primary or secondary address, following multi-telegram
  * readouts (DIF 1F) with the FCB the kernel manages, and prints every
  * telegram decoded by libnmbus: JSON (default), libmbus XML or text.
+ * With --history it then walks an Integra CALEC ST II's due-day and
+ * logger telegrams with its telegram selection and chooses the standard
+ * telegram again.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -47,6 +50,14 @@ static void usage(FILE *out)
 		"  -m, --max-telegrams=N read at most N telegrams (default %d)\n"
 		"  -f, --format=FMT      json (default), xml, xml-normalized\n"
 		"                        (rscada/libmbus layouts) or text\n"
+		"  -H, --history[=WHAT]  then read an Integra CALEC ST II's\n"
+		"                        history, one telegram selection (SND_UD\n"
+		"                        DIF 08 VIF 7E) and REQ_UD2 per entry:\n"
+		"                        due-days (1-12), loggers (1-500, up to\n"
+		"                        the first empty one), freeze, or all\n"
+		"                        (default: due days and loggers); the\n"
+		"                        standard telegram is selected again at\n"
+		"                        the end, also after an error\n"
 		"  -h, --help            show this help and exit\n"
 		"  -v, --version         show the version and exit\n"
 		"\n"
@@ -87,7 +98,18 @@ static void list_profiles(void)
 struct read_state {
 	enum nmbus_format format;
 	bool bad;		/* a telegram did not decode */
+	bool skip_empty;	/* do not print telegrams without records */
+	bool empty;		/* the last telegram had no records */
+	bool calec;		/* the last telegram came from a CALEC ST II */
 };
+
+/* Integra CALEC ST II: manufacturer AMT, device versions C0..C9. */
+static bool header_is_calec(const struct nmbus_header *h)
+{
+	return h->has_address &&
+	       h->manufacturer == nmbus_manufacturer_code("AMT") &&
+	       h->version >= 0xc0 && h->version <= 0xc9;
+}
 
 static int on_telegram(const uint8_t *buf, size_t len, unsigned int index,
 		       void *arg)
@@ -101,6 +123,10 @@ static int on_telegram(const uint8_t *buf, size_t len, unsigned int index,
 			    f.error.offset, nmbus_strerror(f.error.code));
 		st->bad = true;
 	}
+	st->empty = !f.error.code && !f.n_records;
+	st->calec = header_is_calec(&f.header);
+	if (st->empty && st->skip_empty)
+		return 0;
 	if (nmbus_frame_print(&f, st->format, stdout) < 0)
 		die_perror("write");
 	if (st->format == NMBUS_FORMAT_JSON)
@@ -142,6 +168,104 @@ static void apply_profile(struct nmbus_dev *dev,
 		die_perror("profile %s", p->name);
 }
 
+/* ---- CALEC ST II history (seed 000, 3.2 and table 20) ---- */
+
+enum {
+	HISTORY_DUE_DAYS = 1 << 0,
+	HISTORY_LOGGERS = 1 << 1,
+	HISTORY_FREEZE = 1 << 2,
+};
+
+#define CALEC_DUE_DAYS	12
+#define CALEC_LOGGERS	500
+
+static unsigned int parse_history(const char *s)
+{
+	if (!s || !strcmp(s, "all"))
+		return HISTORY_DUE_DAYS | HISTORY_LOGGERS;
+	if (!strcmp(s, "due-days"))
+		return HISTORY_DUE_DAYS;
+	if (!strcmp(s, "loggers"))
+		return HISTORY_LOGGERS;
+	if (!strcmp(s, "freeze"))
+		return HISTORY_FREEZE;
+	die_usage("bad --history '%s': all, due-days, loggers or freeze", s);
+}
+
+/* Choose the CALEC's response telegram; it must acknowledge. */
+static bool calec_select(struct nmbus_dev *dev,
+			 enum nmbus_calec_telegram t, unsigned int index)
+{
+	uint8_t tx[32];
+	int len;
+
+	len = nmbus_build_calec_telegram(tx, sizeof(tx), 0, NMBUS_C_FCV, t,
+					 index);
+	return send_expect_ack(dev, tx, len, "select telegram");
+}
+
+/*
+ * The meter stays at the telegram chosen last, for every master: choose
+ * the standard telegram again when leaving, also on an error (die_*()
+ * call exit()).
+ */
+static struct nmbus_dev *history_dev;
+
+static void restore_standard(void)
+{
+	struct nmbus_dev *dev = history_dev;
+
+	history_dev = NULL;
+	if (dev && !calec_select(dev, NMBUS_CALEC_STANDARD, 0))
+		print_error("the standard telegram is not selected again");
+}
+
+/*
+ * Select and read @t number @index; false on failure. *@empty tells
+ * whether the meter had no data there (the empty telegram).
+ */
+static bool history_read(struct nmbus_dev *dev, struct read_state *st,
+			 enum nmbus_calec_telegram t, unsigned int index,
+			 bool *empty)
+{
+	if (!calec_select(dev, t, index))
+		return false;
+	if (nmbus_read_telegrams(dev, 1, on_telegram, st) != 1) {
+		print_perror("history telegram %u", index);
+		return false;
+	}
+	*empty = st->empty;
+	return true;
+}
+
+/*
+ * Walk the history @what asks for: due days 1..12 and loggers 1..500,
+ * each up to the first that holds no data (an AMTRON X-50 has 2 due
+ * days, a new meter few loggers), or the frozen values.
+ */
+static bool read_history(struct nmbus_dev *dev, struct read_state *st,
+			 unsigned int what)
+{
+	bool empty = false, ok = true;
+
+	st->skip_empty = true;
+	history_dev = dev;
+	atexit(restore_standard);
+	for (unsigned int i = 1; (what & HISTORY_DUE_DAYS) && ok && !empty &&
+	     i <= CALEC_DUE_DAYS; i++)
+		ok = history_read(dev, st, NMBUS_CALEC_DUE_DAY, i, &empty);
+	empty = false;
+	for (unsigned int i = 1; (what & HISTORY_LOGGERS) && ok && !empty &&
+	     i <= CALEC_LOGGERS; i++)
+		ok = history_read(dev, st, NMBUS_CALEC_LOGGER, i, &empty);
+	if ((what & HISTORY_FREEZE) && ok)
+		ok = history_read(dev, st, NMBUS_CALEC_FREEZE, 0, &empty);
+	history_dev = NULL;
+	if (!calec_select(dev, NMBUS_CALEC_STANDARD, 0))
+		ok = false;
+	return ok;
+}
+
 /* SND_NKE to the bound meter; it must acknowledge. */
 static void send_nke(struct nmbus_dev *dev)
 {
@@ -167,6 +291,7 @@ int main(int argc, char **argv)
 		{ "retries", required_argument, NULL, 'R' },
 		{ "max-telegrams", required_argument, NULL, 'm' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "history", optional_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
@@ -176,10 +301,11 @@ int main(int argc, char **argv)
 	unsigned long baud = 0, retries = 6, max = TELEGRAMS_DEFAULT;
 	uint8_t sec[NMBUS_SECADDR_LEN];
 	struct nmbus_dev *dev;
-	bool nke = false, keep_baud = false;
+	bool nke = false, keep_baud = false, ok;
+	unsigned int history = 0;
 	int c, n, primary;
 
-	while ((c = getopt_long(argc, argv, "np:b:kR:m:f:hv", longopts,
+	while ((c = getopt_long(argc, argv, "np:b:kR:m:f:H::hv", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -210,6 +336,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			st.format = parse_format(optarg);
+			break;
+		case 'H':
+			history = parse_history(optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -254,8 +383,18 @@ int main(int argc, char **argv)
 		else
 			print_perror("%s", argv[optind + 1]);
 	}
+	ok = n > 0 && !st.bad;
+	if (ok && history) {
+		if (!st.calec) {
+			print_error("%s: --history: no CALEC ST II (AMT, "
+				    "version C0-C9)", argv[optind + 1]);
+			ok = false;
+		} else {
+			ok = read_history(dev, &st, history) && !st.bad;
+		}
+	}
 	restore_baud();
 	baud_dev = NULL;
 	nmbus_dev_close(dev);
-	return n > 0 && !st.bad ? EXIT_OK : EXIT_FAIL;
+	return ok ? EXIT_OK : EXIT_FAIL;
 }

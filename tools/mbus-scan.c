@@ -7,10 +7,12 @@
  * one or every baud rate; one line per meter, as text or JSON.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nmbus.h>
 
@@ -38,6 +40,8 @@ struct opts {
 	unsigned long group_limit;
 	unsigned int collisions;	/* groups reported, over all scans */
 	const char *mask;
+	const char *write_dir;	/* --write-config */
+	unsigned int written;
 	/* meters printed, to print each once (--auto) */
 	uint8_t seen[SEEN_MAX][NMBUS_SECADDR_LEN];
 	unsigned int nseen;
@@ -84,6 +88,10 @@ static void usage(FILE *out)
 		"                        primary, secondary, baud, fabrication; a\n"
 		"                        collision: \"collision\":true, mask,\n"
 		"                        selections\n"
+		"  -w, --write-config=DIR  also write one mbus-gatewayd meter file\n"
+		"                        per meter found into DIR (MEDIUM-ID.conf,\n"
+		"                        addressed by secondary address; existing\n"
+		"                        files are left alone)\n"
 		"  -h, --help            show this help and exit\n"
 		"  -v, --version         show the version and exit\n"
 		"\n"
@@ -134,20 +142,24 @@ static void print_json(const struct nmbus_scan_result *r, const char *sec)
 		printf("{\"id\":null,\"manufacturer\":null,\"version\":null,"
 		       "\"medium\":null,\"medium_code\":null,");
 	} else {
-		printf("{\"id\":\"%08X\",\"manufacturer\":\"%s\","
-		       "\"version\":%u,\"medium\":\"%s\",\"medium_code\":%u,",
-		       (unsigned int)h->id,
-		       nmbus_manufacturer_str(h->manufacturer, mfr),
-		       h->version, nmbus_medium_name(h->medium), h->medium);
+		/* a bad manufacturer code may give [ \\ ] ^ _: escaped */
+		printf("{\"id\":\"%08X\",\"manufacturer\":",
+		       (unsigned int)h->id);
+		print_json_str(nmbus_manufacturer_str(h->manufacturer, mfr));
+		printf(",\"version\":%u,\"medium\":", h->version);
+		print_json_str(nmbus_medium_name(h->medium));
+		printf(",\"medium_code\":%u,", h->medium);
 	}
 	if (r->primary == 253)
 		printf("\"primary\":null,");
 	else
 		printf("\"primary\":%u,", r->primary);
 	if (r->status == NMBUS_STATUS_GARBLED && r->primary == 253)
-		printf("\"secondary\":null,\"mask\":\"%s\",", sec);
+		printf("\"secondary\":null,\"mask\":");
 	else
-		printf("\"secondary\":\"%s\",", sec);
+		printf("\"secondary\":");
+	print_json_str(sec);
+	printf(",");
 	printf("\"baud\":%u", r->baud);
 	if (r->has_fabrication)
 		printf(",\"fabrication\":\"%08X\"",
@@ -204,6 +216,53 @@ static bool seen_result(struct opts *o, const struct nmbus_scan_result *r)
 	return seen(o, key);
 }
 
+/* --write-config: DIR/MEDIUM-ID.conf for mbus-gatewayd, never overwritten. */
+static void write_meter_file(struct opts *o, const struct nmbus_scan_result *r,
+			     const char *sec)
+{
+	const struct nmbus_header *h = &r->header;
+	char path[4096], name[64], mfr[4];
+	const char *medium = nmbus_medium_name(h->medium);
+	size_t n = 0;
+	FILE *fp;
+	int fd;
+
+	for (const char *p = medium; *p && n + 1 < 40; p++)
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+			name[n++] = *p;
+		else if (n && name[n - 1] != '-')
+			name[n++] = '-';
+	if (!n || name[n - 1] != '-')
+		name[n++] = '-';
+	snprintf(name + n, sizeof(name) - n, "%08X", h->id);
+	snprintf(path, sizeof(path), "%s/%s.conf", o->write_dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0) {
+		print_perror("%s", path);
+		return;
+	}
+	fp = fdopen(fd, "w");
+	if (!fp) {
+		print_perror("%s", path);
+		close(fd);
+		return;
+	}
+	fprintf(fp, "# %s %08X, %s, version %u, found by mbus-scan",
+		nmbus_manufacturer_str(h->manufacturer, mfr), h->id, medium,
+		h->version);
+	if (r->primary <= 250)
+		fprintf(fp, " at primary address %u", r->primary);
+	fprintf(fp, "\n# (see mbus-gatewayd.conf(5))\n[meter]\nname = %s\n"
+		"# bus = NAME (needed when the gateway has several buses)\n"
+		"address = %s\ninterval = 15m\n", name, sec);
+	if (r->baud && r->baud != 2400)
+		fprintf(fp, "baud = %u\n", r->baud);
+	if (fclose(fp))
+		print_perror("%s", path);
+	else
+		o->written++;
+}
+
 static int on_result(const struct nmbus_scan_result *r, void *arg)
 {
 	struct opts *o = arg;
@@ -222,27 +281,38 @@ static int on_result(const struct nmbus_scan_result *r, void *arg)
 	else
 		print_text(r, sec);
 	fflush(stdout);
+	if (o->write_dir && r->status == NMBUS_STATUS_FRAME) {
+		if (r->by_fabrication)	/* its 8 bytes select another too */
+			fprintf(stderr, "%s: %s: no meter file: another meter "
+				"has the same secondary address\n",
+				get_prog_name(), sec);
+		else
+			write_meter_file(o, r, sec);
+	}
 	o->printed++;
 	return 0;
 }
 
 /* A bad MASK: say what is wrong with it; nothing is sent. */
-static void check_mask(const char *m)
+static void check_mask(const char *arg)
 {
+	size_t plen = sizeof(NMBUS_SECADDR_BYTES) - 1;
+	const char *m = strncmp(arg, NMBUS_SECADDR_BYTES, plen) ? arg :
+			arg + plen;
 	uint8_t mask[NMBUS_SECADDR_LEN];
 	size_t len = strlen(m), bad = strspn(m, "0123456789abcdefABCDEF");
 
 	if (len != NMBUS_SECADDR_STRLEN)
 		die_usage("bad mask '%s': 16 hex digits IIIIIIIIMMMMVVDD "
-			  "expected, not %zu", m, len);
+			  "expected, not %zu", arg, len);
 	if (bad != len)
-		die_usage("bad mask '%s': '%c' is not a hex digit", m, m[bad]);
+		die_usage("bad mask '%s': '%c' is not a hex digit", arg, m[bad]);
 	bad = strspn(m, "0123456789Ff");
 	if (bad < 8)
 		die_usage("bad mask '%s': identification number digit '%c': "
-			  "0-9 or F (any) expected", m, m[bad]);
-	if (nmbus_secaddr_parse(m, mask))
-		die_usage("bad mask '%s'", m);
+			  "0-9 or F (any) expected", arg, m[bad]);
+	if (nmbus_secaddr_parse(arg, mask))
+		die_usage("bad mask '%s'", arg);
 }
 
 /* One scan at the current rate; false on failure. */
@@ -296,6 +366,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "thorough", no_argument, NULL, 'T' },
 		{ "group-limit", required_argument, NULL, 'g' },
+		{ "write-config", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
@@ -306,7 +377,7 @@ int main(int argc, char **argv)
 	bool ok = true;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "r:R:us::ab:AjTg:hv", longopts,
+	while ((c = getopt_long(argc, argv, "r:R:us::ab:AjTg:w:hv", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -342,6 +413,9 @@ int main(int argc, char **argv)
 				die_usage("--group-limit: a number up to "
 					  "1000000 expected, not '%s'",
 					  optarg);
+			break;
+		case 'w':
+			o.write_dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -385,6 +459,9 @@ int main(int argc, char **argv)
 			set_baud(dev, old_baud);
 	}
 	nmbus_dev_close(dev);
+	if (o.write_dir)
+		fprintf(stderr, "%s: %u meter files written to %s\n",
+			get_prog_name(), o.written, o.write_dir);
 	if (!ok)
 		return EXIT_FAIL;
 	return o.collisions ? EXIT_INCOMPLETE : EXIT_OK;

@@ -125,7 +125,9 @@ int main(int argc, char **argv)
 
 	snprintf(name, sizeof(name), "%s", nmbus_status_name(st));
 	if (json) {
-		printf("{\"status\":\"%s\",\"reply\":\"", name);
+		printf("{\"status\":");
+		print_json_str(name);
+		printf(",\"reply\":\"");
 		for (size_t i = 0; i < rx_len; i++)
 			printf("%s%02X", i ? " " : "", rx[i]);
 		printf("\"}\n");

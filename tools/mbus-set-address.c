@@ -102,14 +102,23 @@ static bool new_secondary(const struct new_addr *n, const uint8_t *cur,
 static void print_result(bool json, const char *dev, const char *addr,
 			 const char *new_text, bool ok, const char *why)
 {
-	if (json)
-		printf("{\"device\":\"%s\",\"address\":\"%s\",\"new\":\"%s\","
-		       "\"ok\":%s%s%s%s}\n", dev, addr, new_text,
-		       ok ? "true" : "false", why ? ",\"error\":\"" : "",
-		       why ? why : "", why ? "\"" : "");
-	else
+	if (json) {
+		printf("{\"device\":");
+		print_json_str(dev);
+		printf(",\"address\":");
+		print_json_str(addr);
+		printf(",\"new\":");
+		print_json_str(new_text);
+		printf(",\"ok\":%s", ok ? "true" : "false");
+		if (why) {
+			printf(",\"error\":");
+			print_json_str(why);
+		}
+		printf("}\n");
+	} else {
 		printf("%s %s -> %s: %s%s%s\n", dev, addr, new_text,
 		       ok ? "ok" : "FAILED", why ? ": " : "", why ? why : "");
+	}
 }
 
 /* Set the address and check; NULL on success, else what went wrong. */

@@ -50,14 +50,22 @@ static void print_result(bool json, const char *dev, const char *addr,
 			 unsigned int old, unsigned int baud, bool ok,
 			 const char *why)
 {
-	if (json)
-		printf("{\"device\":\"%s\",\"address\":\"%s\",\"old_baud\":%u,"
-		       "\"baud\":%u,\"ok\":%s%s%s%s}\n", dev, addr, old, baud,
-		       ok ? "true" : "false", why ? ",\"error\":\"" : "",
-		       why ? why : "", why ? "\"" : "");
-	else
+	if (json) {
+		printf("{\"device\":");
+		print_json_str(dev);
+		printf(",\"address\":");
+		print_json_str(addr);
+		printf(",\"old_baud\":%u,\"baud\":%u,\"ok\":%s", old, baud,
+		       ok ? "true" : "false");
+		if (why) {
+			printf(",\"error\":");
+			print_json_str(why);
+		}
+		printf("}\n");
+	} else {
 		printf("%s %s %u -> %u Bd: %s%s%s\n", dev, addr, old, baud,
 		       ok ? "ok" : "FAILED", why ? ": " : "", why ? why : "");
+	}
 }
 
 /* Switch the meter, then the port; NULL on success, else why not. */

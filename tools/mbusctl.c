@@ -417,20 +417,6 @@ static int resolve_port(struct nl *nl, const char *arg)
 
 /* ---- output ------------------------------------------------------------- */
 
-static void print_json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 static void print_port(const struct port *p, bool detail)
 {
 	const struct mbus_params *d = &p->params;
@@ -439,9 +425,9 @@ static void print_port(const struct port *p, bool detail)
 
 	if (opt_json) {
 		printf("{\"index\": %u, \"name\": ", p->index);
-		print_json_string(p->name);
+		print_json_str(p->name);
 		printf(", \"tty\": ");
-		print_json_string(p->tty);
+		print_json_str(p->tty);
 		printf(", \"baud\": %u", p->baud);
 		if (detail)
 			printf(", \"defaults\": {\"response_timeout_us\": %u, "
@@ -662,10 +648,12 @@ static void print_decode(const uint8_t *buf, unsigned int len)
 			printf(", \"c\": %u, \"a\": %u", f.c, f.a);
 		if (f.type == NMBUS_FRAME_CONTROL || f.type == NMBUS_FRAME_LONG)
 			printf(", \"ci\": %u", f.ci);
-		if (f.header.has_address)
-			printf(", \"id\": \"%08x\", \"manufacturer\": \"%s\"",
-			       (unsigned int)f.header.id,
-			       nmbus_manufacturer_str(f.header.manufacturer, mfr));
+		if (f.header.has_address) {
+			printf(", \"id\": \"%08x\", \"manufacturer\": ",
+			       (unsigned int)f.header.id);
+			nmbus_manufacturer_str(f.header.manufacturer, mfr);
+			print_json_str(mfr);
+		}
 		return;
 	}
 	printf("  (%s", nmbus_frame_type_name(f.type));
@@ -709,7 +697,7 @@ static void print_event(const struct event *ev)
 		       when, ev->ts, ev->index, name);
 		if (ev->tty) {
 			printf(", \"tty\": ");
-			print_json_string(ev->tty);
+			print_json_str(ev->tty);
 		}
 		if (ev->line_err) {
 			printf(", \"line_errors\": \"");

@@ -24,6 +24,14 @@
 #define ADDR_ANY		MBUS_ADDR_TEST
 #define VIF_EXT			0x80
 #define DIF_EXT			0x80
+
+/*
+ * Elvaco CMi1020 disconnector status (seed 004, table 5): EEPROM setting
+ * on (bits 7,6 = 01), push-button turn-on and turn-off enabled (01, 01),
+ * actual status on (01).
+ */
+#define ELVACO_DISCONNECTOR_ON	0x55
+
 #define BITS_PER_CHAR		11	/* start, 8 data, even parity, stop */
 
 /* ---- bus and meters ----------------------------------------------------- */
@@ -75,6 +83,8 @@ struct sim_meter *sim_bus_add(struct sim_bus *bus,
 	m->wakeup = p->wakeup;
 	m->wake_pause_ms = p->wake_pause_ms;
 	m->telegrams = p->telegrams ? p->telegrams : 1;
+	if (p->elvaco)
+		m->disconnector = ELVACO_DISCONNECTOR_ON;
 	return m;
 }
 
@@ -109,29 +119,118 @@ static void row_value(const struct sim_bus *bus, const struct sim_meter *m,
 
 	if (rec->drh[0] == 0x0c && rec->drh[1] == 0x78)
 		rec->i = m->fabrication ? m->fabrication : m->id;
+	if (m->profile->elvaco && !memcmp(rec->drh, "\x01\xfd\x1a", 3))
+		rec->i = m->disconnector;
 	if (rec->type == NMBUS_BUILD_DATE && !rec->tm.tm_mday)
 		gmtime_r(&now, &rec->tm);
 }
 
+/* CALEC ST II storage numbers (seed 000, 3.2.2 - 3.2.4). */
+#define STORAGE_FREEZE		31
+#define STORAGE_LOGGER		100
+
 /*
- * The records of a readout: the profile's rows for this device version;
- * none after a readout selection of another storage than 0 (the empty
- * telegram the CALEC ST II sends when a logger holds no data). Copies
- * them to @recs unless NULL; returns their number.
+ * The rows of the history telegram the readout selection chose and the
+ * age @k of its values (due day k, logger k; 0: the frozen, current
+ * values). False when the meter holds no such data: it then sends the
+ * empty telegram, as the CALEC ST II does (3.2.5).
+ */
+static bool history_rows(const struct sim_meter *m,
+			 const struct sim_row **rows, size_t *n,
+			 unsigned int *k)
+{
+	const struct sim_profile *p = m->profile;
+	uint32_t s = m->storage;
+
+	if (p->due_day_rows && s >= 1 && s <= p->due_days) {
+		*rows = p->due_day_rows;
+		*n = p->n_due_day_rows;
+		*k = s;
+		return true;
+	}
+	if (!p->logger_rows)
+		return false;
+	*rows = p->logger_rows;
+	*n = p->n_logger_rows;
+	if (s == STORAGE_FREEZE && m->frozen) {
+		*k = 0;
+		return true;
+	}
+	if (s >= STORAGE_LOGGER && s < STORAGE_LOGGER + p->loggers) {
+		*k = s - STORAGE_LOGGER + 1;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Give a history row the selected @storage (its DIF and DIFEs encoded
+ * again, function, tariff and subunit kept) and values @k steps older:
+ * counters 1000 less per step, due-day dates a year, logger dates a day
+ * earlier per step.
+ */
+static void restamp(struct nmbus_build_record *rec, uint64_t storage,
+		    unsigned int k)
+{
+	uint8_t drh[NMBUS_DRH_MAX] = { 0 };
+	const uint8_t *d = rec->drh;
+	unsigned int i = 0, j, tariff = 0, subunit = 0;
+	int len;
+
+	while ((d[i] & DIF_EXT) && i + 1 < 11) {
+		i++;
+		tariff |= (d[i] >> 4 & 3) << (2 * (i - 1));
+		subunit |= (d[i] >> 6 & 1) << (i - 1);
+	}
+	j = ++i;
+	while (j < NMBUS_DRH_MAX && (d[j++] & VIF_EXT))
+		;
+	len = nmbus_encode_dib(drh, sizeof(drh), d[0] & 0x0f, d[0] >> 4 & 3,
+			       storage, tariff, subunit);
+	if (len < 0 || len + (j - i) > NMBUS_DRH_MAX)
+		return;
+	memcpy(drh + len, d + i, j - i);
+	memcpy(rec->drh, drh, sizeof(drh));
+	if (rec->type == NMBUS_BUILD_INT && rec->i > 1000 * (int64_t)k)
+		rec->i -= 1000 * (int64_t)k;
+	if (rec->type == NMBUS_BUILD_DATE && rec->tm.tm_mday &&
+	    rec->tm.tm_year >= 0 && k > 1) {
+		if (storage < STORAGE_LOGGER)
+			rec->tm.tm_year -= k - 1;
+		else
+			rec->tm.tm_mday -= k - 1;
+		timegm(&rec->tm);	/* normalise the day */
+	}
+}
+
+/*
+ * The records of a readout: the profile's rows for this device version,
+ * or after a readout selection of another storage than 0 the history
+ * telegram's (none if the meter holds no such data: the empty telegram).
+ * Copies them to @recs unless NULL; returns their number.
  */
 static size_t meter_rows(const struct sim_meter *m,
 			 struct nmbus_build_record *recs)
 {
 	const struct sim_profile *p = m->profile;
-	size_t i, n = 0;
+	const struct sim_row *rows = p->rows;
+	size_t i, n = 0, nrows = p->nrows;
+	unsigned int k = 0;
 
-	if (m->storage)
+	if (m->storage && !history_rows(m, &rows, &nrows, &k))
 		return 0;
-	for (i = 0; i < p->nrows && n < SIM_ROWS_MAX; i++) {
-		if (!row_present(m, &p->rows[i]))
+	if (!m->storage && m->service && p->service_rows) {
+		rows = p->service_rows;
+		nrows = p->n_service_rows;
+	}
+	for (i = 0; i < nrows && n < SIM_ROWS_MAX; i++) {
+		if (!row_present(m, &rows[i]))
 			continue;
-		if (recs)
-			recs[n] = p->rows[i].rec;
+		if (recs) {
+			recs[n] = rows[i].rec;
+			if (m->storage)
+				restamp(&recs[n], m->storage, k);
+		}
 		n++;
 	}
 	return n;
@@ -184,7 +283,8 @@ static int meter_req_ud2(const struct sim_bus *bus, struct sim_meter *m,
 	} else if (fcv && m->fcb_seen && fcb == m->fcb && m->last_len) {
 		memcpy(out, m->last, m->last_len);
 		return m->last_len;
-	} else if (fcv && m->fcb_seen) {
+	} else if (fcv && m->fcb_seen && m->last_len) {
+		/* The last telegram came through: the next one. */
 		m->telegram = (m->telegram + 1) %
 			      telegram_count(m, meter_rows(m, NULL));
 	}
@@ -278,6 +378,24 @@ static bool elvaco_command_known(uint8_t cmd)
 	return cmd <= 0x06 || (cmd >= 0x21 && cmd <= 0x29);
 }
 
+/*
+ * Elvaco CMi1020 disconnector control (seed 004, 6.7.8): each two-bit
+ * field of bits 7..2 that is 01 or 10 replaces the status's; 00 leaves it
+ * and 11 is "don't care". The actual state (bits 1,0) follows the EEPROM
+ * setting at once (the module takes some 10 s to pulse it).
+ */
+static void elvaco_disconnector(struct sim_meter *m, uint8_t ctl)
+{
+	for (unsigned int shift = 2; shift <= 6; shift += 2) {
+		unsigned int f = ctl >> shift & 3;
+
+		if (f == 1 || f == 2)
+			m->disconnector = (m->disconnector &
+					   ~(3u << shift)) | f << shift;
+	}
+	m->disconnector = (m->disconnector & ~3u) | (m->disconnector >> 6 & 3);
+}
+
 /* Apply one record; false if the meter cannot execute it (no ACK). */
 static bool meter_apply_record(struct sim_meter *m, const struct req_record *r)
 {
@@ -297,10 +415,19 @@ static bool meter_apply_record(struct sim_meter *m, const struct req_record *r)
 
 		if (ok)
 			m->id = id;
+	} else if (r->dif == 0x01 && r->vib_len == 2 && vif == 0xfd &&
+		   r->vib[1] == 0x1a) {			/* digital output */
+		if (!m->profile->elvaco)
+			return false;
+		elvaco_disconnector(m, r->data[0]);
+	} else if (r->df == 0x00 && r->vib_len == 2 && vif == 0xfe &&
+		   r->vib[1] == 0x0b) {			/* freeze */
+		m->frozen = true;
 	} else if (r->df == 0x08) {			/* readout selection */
 		if (vif != 0x7e && vif != 0x7f)
 			return false;
 		m->storage = r->storage;
+		m->service = vif == 0x7f;
 		m->telegram = 0;
 		m->last_len = 0;
 	}
@@ -347,6 +474,7 @@ static bool meter_snd_ud(struct sim_meter *m, uint8_t ci, const uint8_t *data,
 	if (ci == NMBUS_CI_APP_RESET) {
 		sim_meter_reset(m);
 		m->storage = 0;
+		m->service = false;
 		return true;
 	}
 	if (ci == NMBUS_CI_DATA_SEND)
@@ -439,6 +567,16 @@ static int meter_handle(const struct sim_bus *bus, struct sim_meter *m,
 		ack = true;		/* no alarm data: ACK */
 	} else if (rq->is_long && func == NMBUS_C_SND_UD) {
 		ack = meter_snd_ud(m, rq->ci, rq->data, rq->len, new_baud);
+		/*
+		 * The FCB alternates per exchange with this slave, SND_UD
+		 * and REQ_UD2 alike (EN 13757-2): a REQ_UD2 after a SND_UD
+		 * carries the other FCB and asks for new data.
+		 */
+		if (ack && (rq->c & NMBUS_C_FCV) &&
+		    rq->ci == NMBUS_CI_DATA_SEND) {
+			m->fcb_seen = true;
+			m->fcb = rq->c & NMBUS_C_FCB;
+		}
 	}
 	if (!ack || rq->a == MBUS_ADDR_BROADCAST)
 		return 0;

@@ -49,6 +49,23 @@ struct sim_profile {
 	bool end_marker;		/* last telegram ends with DIF 0F */
 	const struct sim_row *rows;
 	size_t nrows;
+	/*
+	 * History a readout selection (DIF 08, VIF 7E) reaches: due-day
+	 * telegrams for storage 1..due_days, logger telegrams for storage
+	 * 100..(99 + loggers) and, after a freeze command, the frozen values
+	 * in the logger layout for storage 31. Rows are written for due day
+	 * 1 and logger 1 (storage 100); each telegram gets its own storage
+	 * number and older values.
+	 */
+	const struct sim_row *due_day_rows;
+	size_t n_due_day_rows;
+	unsigned int due_days;
+	const struct sim_row *logger_rows;
+	size_t n_logger_rows;
+	unsigned int loggers;
+	/* The service telegram, selected with VIF 7F (storage 0). */
+	const struct sim_row *service_rows;
+	size_t n_service_rows;
 };
 
 struct sim_meter {
@@ -73,6 +90,9 @@ struct sim_meter {
 	unsigned int telegram;		/* index of the telegram last sent */
 	uint8_t access;
 	uint32_t storage;		/* selected by a readout selection */
+	bool frozen;			/* a freeze command was taken */
+	bool service;			/* the service telegram is selected */
+	uint8_t disconnector;		/* Elvaco: status byte (01 FD 1A) */
 	uint8_t last[MBUS_FRAME_MAX];	/* last telegram, for repeats */
 	size_t last_len;
 };

@@ -3,7 +3,10 @@
  * mbus-sim meter profiles: the records each simulated meter sends, as data
  *
  * calec    Integra CALEC ST II energy calculator, device versions C0..C9
- *          (seed 000, table 11 "Télégramme standard")
+ *          (seed 000, table 11 "Télégramme standard"), with 12 due-day
+ *          telegrams (table 12), 3 of its 500 loggers filled (table 13)
+ *          the freeze and the service telegram (table 15), chosen by
+ *          a readout selection
  * cmi1020  Elvaco CMi1020 M-Bus module in a Landis+Gyr E350 electricity
  *          meter (seed 004, tables 5 and 6), multi-telegram
  * calmex   Premex CALMEX II heat meter: 300 Bd, wake-up of 20 x 0x55 and
@@ -44,10 +47,19 @@
 #define CALEC_TEMPS	(C0 | C1 | C4 | C7 | C8 | C9)
 #define CALEC_ENERGY	(C0 | C1 | C3 | C4 | C5 | C7 | C8 | C9)
 
+/* A type G date "every year" (year 127). */
+#define ANYDAY(h, m, d)	{ .rec = { .drh = h, .type = NMBUS_BUILD_DATE, \
+			  .tm = { .tm_year = -1, .tm_mon = (m) - 1, \
+				  .tm_mday = (d) } } }
+
 /* Rows present in some versions only. */
 #define VINT(v, h, x)	{ .rec = { .drh = h, .type = NMBUS_BUILD_INT, .i = (x) }, \
 			  .versions = (v) }
 #define VREAL(v, h, x)	{ .rec = { .drh = h, .type = NMBUS_BUILD_REAL, .r = (x) }, \
+			  .versions = (v) }
+#define VDAY(v, h, y, m, d) { .rec = { .drh = h, .type = NMBUS_BUILD_DATE, \
+			  .tm = { .tm_year = (y) - 1900, .tm_mon = (m) - 1, \
+				  .tm_mday = (d), .tm_hour = 14 } }, \
 			  .versions = (v) }
 
 /*
@@ -89,6 +101,97 @@ static const struct sim_row calec_rows[] = {
 	TEXT("\x0d\xfd\x11", "n_mbus"),
 	INT("\x0b\xfd\x0e", 20000),
 	INT("\x0c\xfd\x0d", 10203),
+};
+
+/*
+ * Due day 1 (table 12; storage 1 in each DIB, *5); the simulator renumbers
+ * the rows for due days 2..12. Volume tariff 1 is "0x84, 10" in the table,
+ * storage 0: written C4 10 here.
+ */
+static const struct sim_row calec_due_day_rows[] = {
+	ANYDAY("\x42\xec\x7e", 12, 31),		/* next due day */
+	DAY("\x42\x6c", 2025, 12, 31),			/* due day */
+	VINT(C0 | C1 | C5 | C7 | C9, "\x44\x06", 120000),
+	VINT(C4 | C8, "\x44\x86\x3b", 120000),
+	VINT(C4 | C8, "\x44\x86\x3c", 2300),
+	VINT(C7 | C9, "\xc4\x10\x06", 45000),
+	VINT(C7, "\xc4\x20\x06", 3400),
+	VINT(C0 | C5 | C7 | C9, "\x44\x14", 980000),
+	VINT(C4 | C8, "\x44\x94\x3b", 980000),
+	VINT(C4 | C8, "\x44\x94\x3c", 1200),
+	VINT(C9, "\xc4\x10\x14", 45000),
+	VINT(C1, "\x44\x1c", 870000),
+	VINT(C2, "\x44\x14", 55000),
+	VINT(C6, "\x44\x14", 44000),
+	INT("\xc4\x40\x14", 1100),
+	INT("\xc4\x80\x40\x14", 2200),
+	INT("\x74\x22", 8000),				/* error hours */
+	INT("\xf4\x40\x22", 3),			/* alarm hours */
+};
+
+/*
+ * Logger 1 (table 13; storage 100 in each DIB, *7); also the layout of
+ * the freeze telegram (storage 31). Maxima of the period (DIF 95) with
+ * the time they occurred (DIF 94, VIFE 39).
+ */
+static const struct sim_row calec_logger_rows[] = {
+	DAY("\x84\x82\x03\x6d", 2025, 12, 1),		/* logged at */
+	VINT(C0 | C1 | C5 | C7 | C9, "\x84\x82\x03\x06", 123000),
+	VINT(C4 | C8, "\x84\x82\x03\x86\x3b", 123000),
+	VINT(C4 | C8, "\x84\x82\x03\x86\x3c", 2340),
+	VINT(C7 | C9, "\x84\x92\x03\x06", 45600),
+	VINT(C7, "\x84\xa2\x03\x06", 3450),
+	VINT(C0 | C5 | C7 | C9, "\x84\x82\x03\x14", 987000),
+	VINT(C4 | C8, "\x84\x82\x03\x94\x3b", 987000),
+	VINT(C4 | C8, "\x84\x82\x03\x94\x3c", 1230),
+	VINT(C9, "\x84\x92\x03\x14", 45600),
+	VINT(C1, "\x84\x82\x03\x1c", 876000),
+	VINT(C2, "\x84\x82\x03\x14", 55500),
+	VINT(C6, "\x84\x82\x03\x14", 44400),
+	INT("\x84\xc2\x03\x14", 1110),
+	INT("\x84\x82\x43\x14", 2220),
+	INT("\xb4\x82\x03\x22", 8700),		/* error hours */
+	INT("\xb4\xc2\x03\x22", 3),			/* alarm hours */
+	VREAL(CALEC_ENERGY, "\x95\x82\x03\x2b", 12000.0),
+	VDAY(CALEC_ENERGY, "\x94\x82\x03\xab\x39", 2025, 11, 30),
+	VREAL(~C1 & 0x3ff, "\x95\x82\x03\x3b", 1200.0),
+	VDAY(~C1 & 0x3ff, "\x94\x82\x03\xbb\x39", 2025, 11, 30),
+	VREAL(C1, "\x95\x82\x03\x53", 1200.0),
+	VDAY(C1, "\x94\x82\x03\xd3\x39", 2025, 11, 30),
+	VREAL(CALEC_TEMPS, "\x95\x82\x03\x5b", 70.0),
+	VDAY(CALEC_TEMPS, "\x94\x82\x03\xdb\x39", 2025, 11, 30),
+	VREAL(CALEC_TEMPS, "\x95\x82\x03\x5f", 45.0),
+	VDAY(CALEC_TEMPS, "\x94\x82\x03\xdf\x39", 2025, 11, 30),
+};
+
+/*
+ * The service telegram (table 15): counters with their residual (real)
+ * registers, the mean values, standard deviations, rises and zero points
+ * of th and tc numbered with storage 1..8, and the times of five events
+ * numbered 1..5; calibration year, pulse value, manufacture date, lot.
+ */
+static const struct sim_row calec_service_rows[] = {
+	VINT(C0 | C1 | C5 | C7 | C9, "\x04\x06", 123456),
+	VREAL(C0 | C1 | C5 | C7 | C9, "\x05\x06", 0.25),
+	VINT(C0 | C5 | C7 | C9, "\x04\x14", 987654),
+	VREAL(C0 | C5 | C7 | C9, "\x05\x14", 0.5),
+	VREAL(CALEC_TEMPS, "\x45\xfd\x3a", 70.1),		/* mean th */
+	VREAL(CALEC_TEMPS, "\x85\x01\xfd\x3a", 45.2),		/* mean tc */
+	VREAL(CALEC_TEMPS, "\xc5\x01\xfd\x3a", 0.3),		/* std th */
+	VREAL(CALEC_TEMPS, "\x85\x02\xfd\x3a", 0.2),		/* std tc */
+	VREAL(CALEC_TEMPS, "\xc5\x02\xfd\x3a", 1.001),	/* rise th */
+	VREAL(CALEC_TEMPS, "\x85\x03\xfd\x3a", 1.002),	/* rise tc */
+	VREAL(CALEC_TEMPS, "\xc5\x03\xfd\x3a", 0.01),		/* zero th */
+	VREAL(CALEC_TEMPS, "\x85\x04\xfd\x3a", 0.02),		/* zero tc */
+	DAY("\x74\x6d", 2025, 3, 1),			/* counter overflow */
+	DAY("\xb4\x01\x6d", 2025, 4, 2),		/* counter reset */
+	DAY("\xf4\x01\x6d", 2025, 5, 3),		/* temperature alarm */
+	DAY("\xb4\x02\x6d", 2025, 6, 4),		/* calibration */
+	DAY("\xf4\x02\x6d", 2025, 7, 5),		/* CRC error */
+	INT("\x02\xfd\x66", 2024),			/* calibration year */
+	VREAL(~(C2 | C3) & 0x3ff, "\x05\x93\x28", 10.0),
+	DAY("\x02\xec\x39", 2024, 5, 15),		/* manufactured */
+	INT("\x8c\x40\x78", 12345678),			/* hardware lot */
 };
 
 /* Table 5 (first telegram, static data), then part of table 6. */
@@ -171,6 +274,12 @@ static const struct sim_profile calec = {
 	.manufacturer = "AMT", .version = 0xc0, .vbase = 0xc0, .medium = 0x04,
 	.baud = 2400, .baud_codes = 0x29,	/* 300, 2400, 9600 */
 	.telegrams = 1, .ignores_fcb = true, ROWS(calec_rows),
+	.due_day_rows = calec_due_day_rows,
+	.n_due_day_rows = ARRAY_SIZE(calec_due_day_rows), .due_days = 12,
+	.logger_rows = calec_logger_rows,
+	.n_logger_rows = ARRAY_SIZE(calec_logger_rows), .loggers = 3,
+	.service_rows = calec_service_rows,
+	.n_service_rows = ARRAY_SIZE(calec_service_rows),
 };
 
 static const struct sim_profile cmi1020 = {

@@ -88,6 +88,11 @@ void print_version(void)
 	printf("Copyright the n_mbus authors. License GPL-2.0-or-later.\n");
 }
 
+void print_json_str(const char *s)
+{
+	nmbus_json_string_print(s, strlen(s), stdout);
+}
+
 bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	unsigned long v;
@@ -172,11 +177,12 @@ int parse_meter_address(const char *s, uint8_t sec[8])
 {
 	unsigned long a;
 
-	if (strlen(s) == NMBUS_SECADDR_STRLEN) {
+	if (nmbus_secaddr_is_str(s)) {
 		if (nmbus_secaddr_parse(s, sec))
 			die_usage("bad secondary address '%s': 16 hex digits "
 				  "IIIIIIIIMMMMVVDD, ID digits 0-9 or F "
-				  "(e.g. 123456782D2C0107)", s);
+				  "(e.g. 123456782D2C0107), or bytes: and the "
+				  "8 bytes as sent", s);
 		return -1;
 	}
 	if (!parse_uint(s, 254, &a) || (a > 250 && a != 254))

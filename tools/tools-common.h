@@ -46,6 +46,14 @@ unsigned long parse_baud_arg(const char *s);
 /* A --retries argument: 0 to 5, else exit 2. */
 unsigned long parse_retries_arg(const char *s);
 
+/*
+ * @s as a JSON string on stdout, escaped by libnmbus's one JSON writer
+ * (nmbus_json_string_print(): quote, backslash, \u00XX for control
+ * characters and every byte from 0x7f on). Every string a tool prints in
+ * its --json output goes through here.
+ */
+void print_json_str(const char *s);
+
 /* ---- meter addresses (libnmbus) ---- */
 
 struct nmbus_dev;

@@ -361,6 +361,7 @@ enum nmbus_unit {
 	NMBUS_UNIT_HZ,		/* Hz */
 	NMBUS_UNIT_DEGREE,	/* ° */
 	NMBUS_UNIT_DBM,		/* dBm */
+	NMBUS_UNIT_BTU,		/* Btu (VIFE 3Dh, CALEC ST II) */
 	NMBUS_UNIT_COUNT
 };
 
@@ -404,12 +405,19 @@ struct nmbus_datetime {
 enum nmbus_value_flag {
 	NMBUS_VF_FORWARD = 1 << 0,	/**< VIFE 3Bh: positive contributions only */
 	NMBUS_VF_BACKWARD = 1 << 1,	/**< VIFE 3Ch: negative contributions only */
-	NMBUS_VF_ERROR_CODE = 1 << 2,	/**< VIFE 00h..1Fh: record error code */
+	NMBUS_VF_ERROR_CODE = 1 << 2,	/**< VIFE 00h..1Fh of a slave: error */
 	NMBUS_VF_MFR_VIFE = 1 << 3,	/**< VIFE 7Fh/FFh: manufacturer VIFEs follow */
 	NMBUS_VF_NEGATIVE_BCD = 1 << 4,	/**< BCD with F top nibble (negative) */
 	NMBUS_VF_UNKNOWN_VIF = 1 << 5,	/**< VIF or VIFE code reserved */
 	/** TEXT @bytes are in reading order: a CI 76h (MSB first) frame. */
 	NMBUS_VF_TEXT_IN_ORDER = 1 << 6,
+	/**
+	 * VIFE 3Dh: the value is in a non-metric unit. @unit is it (Btu, US
+	 * gal) where known, else NMBUS_UNIT_NONE: never the VIF's metric unit.
+	 */
+	NMBUS_VF_NON_METRIC = 1 << 7,
+	/** VIFE 00h..1Fh in a master's frame: the action code in @action. */
+	NMBUS_VF_ACTION = 1 << 8,
 };
 
 /**
@@ -431,6 +439,8 @@ enum nmbus_value_flag {
  * @vife_text: description of the first combinable VIFE, or NULL.
  * @error_code: for NMBUS_VF_ERROR_CODE, the VIFE code (00h..1Fh).
  * @flags: enum nmbus_value_flag bits.
+ * @action: for NMBUS_VF_ACTION, the VIFE code (00h..1Fh): what a master's
+ *	SND_UD asks the slave to do with the record (0Bh: freeze).
  */
 struct nmbus_value {
 	enum nmbus_value_type type;
@@ -445,6 +455,7 @@ struct nmbus_value {
 	const char *vife_text;
 	uint8_t error_code;
 	unsigned int flags;
+	uint8_t action;
 };
 
 /**
@@ -558,7 +569,9 @@ NMBUS_API const char *nmbus_device_name(const struct nmbus_header *header);
  * @storage: the record's storage number
  *
  * For the CALEC ST II: "current" (0), "due day" (1..12), "freeze" (31),
- * "logger" (100..599).
+ * "logger" (100..599). From the header alone 1..12 can only be read as
+ * due days; its service telegram numbers values 1..8 without being a
+ * due-day telegram: nmbus_frame_storage_name() tells them apart.
  *
  * Return: static string, or NULL if the device or number is unknown.
  */
@@ -566,15 +579,58 @@ NMBUS_API const char *nmbus_record_storage_name(const struct nmbus_header *heade
 						uint64_t storage);
 
 /**
- * nmbus_record_obis() - OBIS code of a record from an Elvaco CMi1020
- * @frame: the frame (its header must be ELV, electricity)
+ * nmbus_frame_storage_name() - meaning of a record's storage number
+ * @frame: the decoded frame
  * @rec: one of its records
  *
- * Uses the CMi1020 OBIS-to-M-Bus table (VIF class, direction VIFE,
- * tariff and subunit) in reverse.
+ * As nmbus_record_storage_name(), but a storage number 1..12 of a CALEC
+ * ST II is a "due day" only in a due-day telegram, one that holds the
+ * due day's date (VIF 6Ch) under that storage number; otherwise (the
+ * service telegram's mean values, deviations and event times) it is an
+ * "index".
  *
- * Return: static string such as "1.8.0", or NULL if no row matches or the
- * frame is not from a CMi1020.
+ * Return: static string, or NULL if the device or number is unknown.
+ */
+NMBUS_API const char *nmbus_frame_storage_name(const struct nmbus_frame *frame,
+					       const struct nmbus_record *rec);
+
+/**
+ * nmbus_record_obis() - OBIS code (IEC 62056-61) of a record
+ * @frame: the decoded frame
+ * @rec: one of its records
+ *
+ * A device with its own table gets only that table's codes: the Elvaco
+ * CMi1020 (manufacturer ELV, generation 01h..09h, medium 00h or 02h; seed
+ * 004's OBIS-to-M-Bus table in reverse, by VIF class, direction VIFE,
+ * tariff and subunit).
+ *
+ * Any other frame gets the generic mapping, and only for a data record
+ * with storage 0, subunit 0, function instantaneous, a value, and no
+ * combinable VIFE other than 3Bh/3Ch (direction: forward is import, +;
+ * backward is export, -), 7Ch 01h..04h (at phase L1..L3, neutral), 7Ch
+ * 10h (absolute: both directions) and 00h (no record error):
+ *
+ * - electricity (medium 02h): energy in Wh with a direction 1-0:1.8.E,
+ *   2.8.E, 15.8.E (E = tariff 0..63), per phase 21/41/61.8.0, 22/42/62.8.0,
+ *   35/55/75.8.0; reactive energy 3.8.E, 4.8.E, per phase 23/43/63.8.0 and
+ *   24/44/64.8.0; power 1.7.0, 2.7.0, 15.7.0 and per phase 21/41/61,
+ *   22/42/62, 35/55/75.7.0; reactive power 3.7.0, 4.7.0 (23/43/63,
+ *   24/44/64.7.0); apparent power 9.7.0, 10.7.0 (29/49/69, 30/50/70.7.0);
+ *   voltage at L1/L2/L3 32/52/72.7.0; current at L1/L2/L3 31/51/71.7.0, at
+ *   neutral 91.7.0; frequency 14.7.0. Energy or power without a direction
+ *   gets nothing: EN 13757-3 does not say import or export.
+ * - cold water (16h) 8-0, warm or hot water (06h, 15h) 9-0 (EN 13757-1):
+ *   volume 1.0.E (E = tariff 0..9), volume flow 2.0.0, flow temperature
+ *   3.0.0, without a direction or phase. Medium 07h ("water") is neither
+ *   cold nor hot: nothing.
+ * - heat, gas and every other medium: nothing.
+ *
+ * The full table and its sources are in Documentation/library-guide.rst.
+ * Allocates nothing; thread-safe.
+ *
+ * Return: static string in the form A-B:C.D.E, such as "1-0:1.8.0" (the
+ * CMi1020's letter groups C and F as 96 and 97: "0-0:96.7.0" for its
+ * C.7.0), or NULL if the record has no code or an argument is NULL.
  */
 NMBUS_API const char *nmbus_record_obis(const struct nmbus_frame *frame,
 					const struct nmbus_record *rec);
@@ -663,6 +719,48 @@ NMBUS_API ssize_t nmbus_frame_format(const struct nmbus_frame *frame,
 NMBUS_API ssize_t nmbus_frame_print(const struct nmbus_frame *frame,
 				    enum nmbus_format format, FILE *fp);
 
+/**
+ * nmbus_json_string_format() - write bytes as a JSON string into a buffer
+ * @str: the bytes, in no particular encoding; need not end with a NUL and
+ *	may hold NULs (may be NULL if @len is 0)
+ * @len: their number
+ * @buf: destination, may be NULL if @size is 0
+ * @size: its size
+ *
+ * The JSON string escaper of every n_mbus tool and of the JSON of
+ * nmbus_frame_format(): @str in double quotes, with a backslash before
+ * each '"' and '\', and every other byte below 0x20 or from 0x7f on
+ * written as \u00XX (upper-case hex), the Latin-1 code point of the byte.
+ * The output is plain ASCII and valid JSON for any input, also invalid
+ * UTF-8; a consumer gets the original bytes back by encoding the decoded
+ * string as Latin-1 (UTF-8 text thus reads as Latin-1 mojibake, but
+ * nothing is lost). Each input byte becomes at most 6 output bytes.
+ *
+ * Like snprintf(): writes at most @size bytes including a terminating NUL.
+ * No allocation; thread-safe.
+ *
+ * Return: the length the full output has (excluding the NUL); if it is
+ * >= @size the output was truncated. -1 (errno EINVAL) if @str is NULL
+ * with @len not 0, or @buf NULL with @size not 0.
+ */
+NMBUS_API ssize_t nmbus_json_string_format(const char *str, size_t len,
+					   char *buf, size_t size);
+
+/**
+ * nmbus_json_string_print() - write bytes as a JSON string to a stream
+ * @str: the bytes (may be NULL if @len is 0)
+ * @len: their number
+ * @fp: the stream
+ *
+ * Same output as nmbus_json_string_format(), written through a small
+ * stack buffer; no allocation.
+ *
+ * Return: number of bytes written, or -1 on a write error (errno set by
+ * stdio) or bad arguments (EINVAL).
+ */
+NMBUS_API ssize_t nmbus_json_string_print(const char *str, size_t len,
+					  FILE *fp);
+
 /* ---------------------------------------------------------------------
  * Helpers
  */
@@ -725,6 +823,8 @@ NMBUS_API ssize_t nmbus_parse_hex(const char *text, size_t len, uint8_t *out,
 /* Lengths. */
 #define NMBUS_SECADDR_LEN	8	/* ID (4), manufacturer (2), version, medium */
 #define NMBUS_SECADDR_STRLEN	16	/* hex digits, without the NUL */
+/* The prefix of the wire-order form of nmbus_secaddr_parse() */
+#define NMBUS_SECADDR_BYTES	"bytes:"
 #define NMBUS_DRH_MAX		32	/* longest data record header accepted */
 
 /**
@@ -1178,6 +1278,10 @@ NMBUS_API int nmbus_encode_dib(uint8_t *buf, size_t size, unsigned int coding,
  *	2C2Dh, is "2D2C"; FFFF = any), version and medium as hex bytes
  *	(FF = any). Example: "123456782D2C0107" is the Kamstrup meter
  *	12345678, version 1, medium 7 (water).
+ *	With the prefix "bytes:" (NMBUS_SECADDR_BYTES), the 8 bytes as
+ *	they are sent, the identification number too: the form some
+ *	portals and manuals print ("as bytes"). "bytes:20316513C5140004" is
+ *	the EFE meter 13653120, the same as "13653120C5140004".
  * @addr: the 8 bytes in wire order: ID BCD LSB first, manufacturer LSB
  *	first, version, medium ("78 56 34 12 2D 2C 01 07" for the example)
  *
@@ -1185,6 +1289,18 @@ NMBUS_API int nmbus_encode_dib(uint8_t *buf, size_t size, unsigned int coding,
  */
 NMBUS_API int nmbus_secaddr_parse(const char *str,
 				  uint8_t addr[NMBUS_SECADDR_LEN]);
+
+/**
+ * nmbus_secaddr_is_str() - whether @str has the length of a secondary address
+ * @str: a string; 16 characters, or "bytes:" and 16 characters
+ *
+ * For programs that take a primary or a secondary address in one
+ * argument: true means "give it to nmbus_secaddr_parse()", whose answer
+ * then says whether it is valid.
+ *
+ * Return: true or false.
+ */
+NMBUS_API bool nmbus_secaddr_is_str(const char *str);
 
 /**
  * nmbus_secaddr_format() - the inverse of nmbus_secaddr_parse()

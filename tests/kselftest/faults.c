@@ -186,4 +186,24 @@ TEST(a_late_reply_is_not_taken_for_the_next_one)
 	bus_down(&b);
 }
 
+/*
+ * EN 13757-2 gives a meter 330 bit times + 50 ms to start its reply,
+ * 1.15 s at 300 Bd. The CALMEX II's "Wait First Timeout" of 800 ms (seed
+ * 001) is its D2000 driver's pause before reading, no shorter window: a
+ * reply that starts after 1 s must be taken at the first attempt.
+ */
+TEST(the_calmex_profile_waits_the_standard_window_at_300_baud)
+{
+	struct bus b = { .tty = -1 };
+
+	ASSERT_EQ(0, bus_up(&b, "--meter", "calmex,id=30303030,addr=6",
+			    "--delay", "1000", NULL));
+	EXPECT_EQ(0, run(out, sizeof(out),
+			 TOOLS "mbus-read -R 0 -p calmex2 -f text %s 6", b.dev))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "id 30303030 PMX")) TH_LOG("%s", out);
+	EXPECT_EQ(0, stat_of(&b, "timeouts"));
+	bus_down(&b);
+}
+
 TEST_HARNESS_MAIN

@@ -310,6 +310,33 @@ long long ksft_now_us(void)
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
+long long ksft_slack_us(long long us)
+{
+	return us * ksft_time_scale();
+}
+
+unsigned int ksft_time_scale(void)
+{
+	static int scale;
+	char line[2048] = "";
+	const char *p;
+	FILE *f;
+
+	if (!scale) {
+		scale = 1;
+		f = fopen("/proc/cmdline", "r");
+		if (f) {
+			if (!fgets(line, sizeof(line), f))
+				line[0] = '\0';
+			fclose(f);
+		}
+		p = strstr(line, "nmbus_time_scale=");
+		if (p && atoi(p + 17) > 1)
+			scale = atoi(p + 17);
+	}
+	return (unsigned int)scale;
+}
+
 /* At most this many arguments, the program's name and NULL included. */
 #define ARGV_MAX	32
 

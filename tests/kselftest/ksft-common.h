@@ -72,6 +72,16 @@ extern unsigned int ksft_xfer_info;
 /* Monotonic time in microseconds. */
 long long ksft_now_us(void);
 
+/*
+ * The slack @us a timing bound allows beyond the ideal, scaled for a slow
+ * kernel: nmbus_time_scale=N on the kernel command line (the debug lane's
+ * KASAN + lockdep kernel) makes it N times as large; 1 otherwise.
+ */
+long long ksft_slack_us(long long us);
+
+/* N of nmbus_time_scale=N (1 without): how many times slower the kernel is. */
+unsigned int ksft_time_scale(void);
+
 /* Where the guest holds mbus-sim and the tools (static binaries). */
 #define KSFT_TOOLS	"/tools/"
 

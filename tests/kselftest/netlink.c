@@ -918,6 +918,94 @@ static bool sim_expected(void)
  * ttyS2's far end is mbus-sim (tests/qemu/uart-bus.conf): every third
  * reply of its meter is a break, which a pty cannot carry.
  */
+/* ---- never waiting for the bus, consistent dumps ------------------------ */
+
+/*
+ * A genetlink handler runs with the family table locked for reading: a
+ * baud change must not wait there for an exchange (3 s here, up to the
+ * holder's bound) but fail at once.
+ */
+TEST_F(nl, set_port_baud_on_a_busy_bus_fails_at_once_with_ebusy)
+{
+	struct mbus_params p = { .response_timeout_us = 3000000 };
+	unsigned char req[MBUS_FRAME_MAX];
+	unsigned int status;
+	long long t0, took;
+	struct nl_msg m;
+	int err, st;
+	pid_t pid;
+
+	ASSERT_EQ(0, ioctl(self->fd, MBUS_IOC_SET_PARAMS, &p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(xfer(self->fd, req_ud2, 5, &status) ? 1 : 0);
+	/* The request on the wire: the exchange holds the bus. */
+	ASSERT_EQ(5, ksft_read_frame(self->master, req, 2000));
+	nl_init(&m, self->family, MBUS_CMD_SET_PORT, 0);
+	nl_put_u32(&m, MBUS_ATTR_INDEX, self->index);
+	nl_put_u32(&m, MBUS_ATTR_BAUD, 9600);
+	t0 = ksft_now_us();
+	err = nl_request(self->sock, &m, NULL);
+	took = ksft_now_us() - t0;
+	TH_LOG("SET_PORT BAUD on a busy bus: %s after %lld us", strerror(-err),
+	       took);
+	EXPECT_EQ(-EBUSY, err);
+	EXPECT_GT(500000, took);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	/* Once the bus is free, it works. */
+	EXPECT_EQ(0, nl_request(self->sock, &m, NULL));
+}
+
+/*
+ * A dump comes in parts, one per recv(); a port attached between two
+ * parts marks the later ones NLM_F_DUMP_INTR, so a reader knows to ask
+ * again.
+ */
+TEST_F(nl, a_dump_across_an_attach_is_marked_interrupted)
+{
+	enum { PORTS = 30 };
+	static unsigned char buf[NL_BUF];
+	int m[PORTS], s[PORTS], m2, s2, sock, i, n, parts = 0, intr = 0;
+	bool done = false;
+	struct nlmsghdr *nlh;
+	struct nl_msg msg;
+
+	for (i = 0; i < PORTS; i++) {
+		ASSERT_EQ(0, ksft_pty_open(&m[i], &s[i]));
+		ASSERT_LE(0, ksft_mbus_attach(s[i]));
+	}
+	ASSERT_EQ(0, ksft_pty_open(&m2, &s2));
+	/* A fresh socket: parts of about a page (no larger reads yet). */
+	sock = nl_socket();
+	ASSERT_LE(0, sock);
+	nl_init(&msg, self->family, MBUS_CMD_GET_PORT, NLM_F_DUMP);
+	ASSERT_EQ(0, nl_send(sock, &msg));
+	while (!done && parts < 100) {
+		n = nl_recv(sock, buf, 2000);
+		ASSERT_LT(0, n);
+		if (++parts == 1)
+			ASSERT_LE(0, ksft_mbus_attach(s2));
+		for (nlh = (void *)buf; NLMSG_OK(nlh, n); nlh = NLMSG_NEXT(nlh, n)) {
+			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+				intr++;
+			if (nlh->nlmsg_type == NLMSG_DONE)
+				done = true;
+		}
+	}
+	TH_LOG("%d parts, %d messages marked NLM_F_DUMP_INTR", parts, intr);
+	EXPECT_TRUE(done);
+	ASSERT_LT(1, parts);
+	EXPECT_LT(0, intr);
+	close(sock);
+	close(s2);
+	close(m2);
+	for (i = 0; i < PORTS; i++) {
+		close(s[i]);
+		close(m[i]);
+	}
+}
+
 TEST(monitor_sees_a_break_on_a_uart)
 {
 	struct mbus_params p = { .retries = 0 };

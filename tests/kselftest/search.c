@@ -175,6 +175,20 @@ static bool found_distinct(struct __test_metadata *_metadata,
 	return lines == n;
 }
 
+/*
+ * nmbus_large=0 on the kernel command line (tests/run-check gives it to
+ * every kernel but the newest, and to the debug kernel): the longest
+ * buses run in the newest kernel's lane only, the 250-meter bus and the
+ * lenient variant of the 10- and 50-meter buses. The search is user
+ * space; what it asks of the kernel is the same on the shorter buses.
+ */
+static bool long_buses_elsewhere(void)
+{
+	const char *large = getenv("nmbus_large");
+
+	return large && !strcmp(large, "0");
+}
+
 TEST_F_TIMEOUT(search, finds_the_one_meter, 60)
 {
 	static const char *const meters[] = {
@@ -225,6 +239,8 @@ TEST_F_TIMEOUT(search, finds_three_groups_sharing_ids, 240)
 		"0102030496150200", "9192939424231B06", "55555555B405C004",
 		"123456774D6A0107", NULL };
 
+	if (variant->wildcards && long_buses_elsewhere())
+		SKIP(return, "nmbus_large=0: newest kernel only");
 	ASSERT_TRUE(bus_start(self, variant, meters));
 	EXPECT_EQ(0, bus_search(self, variant,
 				"10 meters, three groups share IDs"));
@@ -246,6 +262,8 @@ TEST_F_TIMEOUT(search, finds_three_pairs_differing_in_version_or_medium, 240)
 		"--meter", "heat,id=70000007,man=HYD",
 		NULL };
 
+	if (variant->wildcards && long_buses_elsewhere())
+		SKIP(return, "nmbus_large=0: newest kernel only");
 	ASSERT_TRUE(bus_start(self, variant, meters));
 	EXPECT_EQ(0, bus_search(self, variant,
 				"10 meters, 3 pairs share an ID"));
@@ -257,16 +275,21 @@ TEST_F_TIMEOUT(search, finds_50_random_meters, 300)
 	static const char *const meters[] = {
 		"--seed", "3", "--equal-ids", "0", "--random", "50", NULL };
 
+	if (variant->wildcards && long_buses_elsewhere())
+		SKIP(return, "nmbus_large=0: newest kernel only");
 	ASSERT_TRUE(bus_start(self, variant, meters));
 	EXPECT_EQ(0, bus_search(self, variant, "50 random meters"));
 	EXPECT_TRUE(found_distinct(_metadata, self->out, 50));
 }
 
+/* Close to two minutes per variant under TCG. */
 TEST_F_TIMEOUT(search, finds_250_random_meters, 900)
 {
 	static const char *const meters[] = {
 		"--seed", "4", "--equal-ids", "0", "--random", "250", NULL };
 
+	if (long_buses_elsewhere())
+		SKIP(return, "nmbus_large=0: newest kernel only");
 	ASSERT_TRUE(bus_start(self, variant, meters));
 	EXPECT_EQ(0, bus_search(self, variant, "250 random meters"));
 	EXPECT_TRUE(found_distinct(_metadata, self->out, 250));

@@ -17,7 +17,7 @@
 #include "kselftest_harness.h"
 #include "ksft-common.h"
 
-#define OUT_MAX		16384
+#define OUT_MAX		65536	/* mbus-read --history: 16 telegrams */
 
 /* The meters; all at the port's default rate, 2400 Bd. */
 static const char *const sim_args[] = {
@@ -221,6 +221,138 @@ TEST_F_TIMEOUT(bus, cmd_elvaco_commands_are_acknowledged, 60)
 			 "04"));
 }
 
+/* Lines of @buf that contain @s. */
+static int count_lines(const char *buf, const char *s)
+{
+	size_t n = strlen(s);
+	int lines = 0;
+
+	while (*buf) {
+		const char *end = strchrnul(buf, '\n');
+
+		for (const char *p = buf; p + n <= end; p++) {
+			if (!memcmp(p, s, n)) {
+				lines++;
+				break;
+			}
+		}
+		buf = *end ? end + 1 : end;
+	}
+	return lines;
+}
+
+TEST_F_TIMEOUT(bus, cmd_broadcast_reaches_every_meter_unacknowledged, 60)
+{
+	/* Address 255: sent once, no meter answers (EN 13757-2). */
+	EXPECT_EQ(0, RUN("mbus-cmd", self->dev, "255", "set-datetime",
+			 "2025-06-01T12:30")) TH_LOG("%s", self->err);
+	EXPECT_TRUE(HAS(self->out, "255 set-datetime: sent to every meter"))
+		TH_LOG("%s", self->out);
+	/* Every CALEC takes a broadcast telegram selection. */
+	EXPECT_EQ(0, RUN("mbus-cmd", "--json", self->dev, "255",
+			 "select-telegram", "due-day", "2"))
+		TH_LOG("%s", self->err);
+	EXPECT_TRUE(HAS(self->out, "\"ok\":true,\"broadcast\":true"))
+		TH_LOG("%s", self->out);
+	EXPECT_EQ(0, RUN("mbus-read", self->dev, "3")) TH_LOG("%s", self->err);
+	EXPECT_TRUE(HAS(self->out, "\"storage\":2,")) TH_LOG("%s", self->out);
+	EXPECT_TRUE(HAS(self->out, "\"storage_name\":\"due day\""));
+	EXPECT_EQ(0, RUN("mbus-cmd", self->dev, "255", "select-telegram",
+			 "standard"));
+	EXPECT_EQ(0, RUN("mbus-read", self->dev, "3")) TH_LOG("%s", self->err);
+	EXPECT_FALSE(HAS(self->out, "due day")) TH_LOG("%s", self->out);
+	/* The secondary selection is not involved; 256 is no address. */
+	EXPECT_EQ(2, RUN("mbus-cmd", self->dev, "256", "freeze"));
+}
+
+TEST_F_TIMEOUT(bus, cmd_elvaco_disconnector_switches_the_cmi1020, 60)
+{
+	/* 01 FD 1A 80: EEPROM setting off (seed 004, 6.7.8). */
+	EXPECT_EQ(0, RUN("mbus-cmd", self->dev, "5", "elvaco", "disconnector",
+			 "off")) TH_LOG("%s", self->err);
+	EXPECT_TRUE(HAS(self->out, "elvaco: ok")) TH_LOG("%s", self->out);
+	EXPECT_EQ(0, RUN("mbus-read", self->dev, "5")) TH_LOG("%s", self->err);
+	/* Status 96h: off (10), push-buttons enabled, actual state off. */
+	EXPECT_TRUE(HAS(self->out, "\"quantity\":\"digital output\","
+				   "\"unit\":\"\",\"value\":150,"))
+		TH_LOG("%s", self->out);
+	EXPECT_EQ(0, RUN("mbus-cmd", self->dev, "5", "elvaco", "disconnector",
+			 "0x40"));
+	EXPECT_EQ(0, RUN("mbus-read", self->dev, "5"));
+	EXPECT_TRUE(HAS(self->out, "\"value\":85,")) TH_LOG("%s", self->out);
+	/* A heat meter has no disconnector: not acknowledged. */
+	EXPECT_EQ(1, RUN("mbus-cmd", "--retries=0", self->dev, "1", "elvaco",
+			 "disconnector", "on"));
+	EXPECT_EQ(2, RUN("mbus-cmd", self->dev, "5", "elvaco", "disconnector",
+			 "half"));
+}
+
+/*
+ * The CMi1020's telegram of the simulator decodes with the OBIS codes of
+ * its manual's table 6, in the IEC 62056-61 form, by medium 00h.
+ */
+TEST_F_TIMEOUT(bus, read_cmi1020_prints_obis_codes, 60)
+{
+	ASSERT_EQ(0, RUN("mbus-read", self->dev, "5")) TH_LOG("%s", self->err);
+	EXPECT_TRUE(HAS(self->out, "\"medium_code\":0,")) TH_LOG("%s",
+								 self->out);
+	EXPECT_TRUE(HAS(self->out, "\"device_name\":\"Elvaco CMi1020\""));
+	EXPECT_TRUE(HAS(self->out, "\"obis\":\"1-0:1.8.0\""));
+	EXPECT_TRUE(HAS(self->out, "\"obis\":\"1-0:3.8.0\""));
+	EXPECT_TRUE(HAS(self->out, "\"obis\":\"1-0:52.7.0\""));
+	EXPECT_TRUE(HAS(self->out, "\"obis\":\"0-0:97.97.0\""));
+	ASSERT_EQ(0, RUN("mbus-read", "--format=text", self->dev, "5"));
+	EXPECT_TRUE(HAS(self->out, "(OBIS 1-0:1.8.0)")) TH_LOG("%s", self->out);
+}
+
+TEST_F_TIMEOUT(bus, read_history_walks_the_calec_and_selects_standard, 120)
+{
+	char want[64];
+
+	ASSERT_EQ(0, RUN("mbus-read", "--history", self->dev, "3"))
+		TH_LOG("%s%s", self->out, self->err);
+	/* Standard telegram, 12 due days, loggers 1..3 (4 is empty). */
+	EXPECT_EQ(16, count_lines(self->out, "\"frame\":"))
+		TH_LOG("%s", self->out);
+	EXPECT_EQ(12, count_lines(self->out, "\"storage_name\":\"due day\""));
+	EXPECT_EQ(3, count_lines(self->out, "\"storage_name\":\"logger\""));
+	for (int day = 1; day <= 12; day++) {
+		snprintf(want, sizeof(want), "{\"storage\":%d,", day);
+		EXPECT_TRUE(HAS(self->out, want)) TH_LOG("due day %d", day);
+	}
+	EXPECT_TRUE(HAS(self->out, "{\"storage\":102,"));
+	EXPECT_FALSE(HAS(self->out, "{\"storage\":103,"));
+	/* The meter is back at its standard telegram. */
+	ASSERT_EQ(0, RUN("mbus-read", self->dev, "3")) TH_LOG("%s", self->err);
+	EXPECT_EQ(1, count_lines(self->out, "\"frame\":"));
+	EXPECT_TRUE(HAS(self->out, "\"storage_name\":\"current\""));
+	EXPECT_FALSE(HAS(self->out, "due day"));
+
+	/* After a freeze, its values. */
+	ASSERT_EQ(0, RUN("mbus-cmd", self->dev, "3", "freeze"));
+	ASSERT_EQ(0, RUN("mbus-read", "--history=freeze", self->dev, "3"))
+		TH_LOG("%s", self->err);
+	EXPECT_TRUE(HAS(self->out, "\"storage_name\":\"freeze\""))
+		TH_LOG("%s", self->out);
+	/* Only a CALEC ST II has this history. */
+	EXPECT_EQ(1, RUN("mbus-read", "--history", self->dev, "1"));
+	EXPECT_TRUE(HAS(self->err, "no CALEC ST II")) TH_LOG("%s", self->err);
+	EXPECT_EQ(2, RUN("mbus-read", "--history=all-of-it", self->dev, "3"));
+}
+
+/* CALEC ST II service telegram (table 15): storage 1..8 are indices. */
+TEST_F_TIMEOUT(bus, read_calec_service_telegram_names_indices, 60)
+{
+	ASSERT_EQ(0, RUN("mbus-cmd", self->dev, "3", "select-telegram",
+			 "service")) TH_LOG("%s", self->err);
+	ASSERT_EQ(0, RUN("mbus-read", self->dev, "3")) TH_LOG("%s", self->err);
+	EXPECT_TRUE(HAS(self->out, "{\"storage\":8,")) TH_LOG("%s", self->out);
+	EXPECT_TRUE(HAS(self->out, "\"storage_name\":\"index\""));
+	EXPECT_FALSE(HAS(self->out, "due day"));
+	EXPECT_EQ(0, RUN("mbus-cmd", self->dev, "3", "select-telegram",
+			 "standard"));
+}
+
 TEST_F_TIMEOUT(bus, tools_fail_on_an_absent_meter, 60)
 {
 	EXPECT_EQ(1, RUN("mbus-set-address", "--retries=0", self->dev, "9",
@@ -267,6 +399,41 @@ TEST_F(bus, help_and_version_exit_0)
 		EXPECT_EQ(0, RUN(tools[i], "-v"));
 		EXPECT_TRUE(HAS(self->out, "n_mbus")) TH_LOG("%s", tools[i]);
 	}
+}
+
+/*
+ * A DEVICE path with a quote, a backslash, a control character and a byte
+ * that is no UTF-8 (a symlink to /dev/mbusN) comes out of --json escaped
+ * by libnmbus's writer, the rest of the line as before.
+ */
+TEST_F_TIMEOUT(bus, json_escapes_a_hostile_device_path, 120)
+{
+	static const char link[] = "/tmp/we\"ird\\\x01\xff";
+	static const char esc[] = "/tmp/we\\\"ird\\\\\\u0001\\u00FF";
+	char target[32], want[256];
+
+	snprintf(target, sizeof(target), "/dev/%s", self->dev);
+	unlink(link);
+	ASSERT_EQ(0, symlink(target, link));
+
+	EXPECT_EQ(0, RUN("mbus-cmd", "--json", link, "3", "freeze"))
+		TH_LOG("%s", self->err);
+	snprintf(want, sizeof(want), "{\"device\":\"%s\",\"address\":\"3\","
+		 "\"command\":\"freeze\",\"ok\":true}\n", esc);
+	EXPECT_STREQ(want, self->out);
+
+	EXPECT_EQ(0, RUN("mbus-set-baud", "--json", link, "4", "2400"))
+		TH_LOG("%s", self->err);
+	snprintf(want, sizeof(want), "{\"device\":\"%s\",\"address\":\"4\","
+		 "\"old_baud\":2400,\"baud\":2400,\"ok\":true}\n", esc);
+	EXPECT_STREQ(want, self->out);
+
+	EXPECT_EQ(0, RUN("mbus-set-address", "--json", link, "1", "9"))
+		TH_LOG("%s", self->err);
+	snprintf(want, sizeof(want), "{\"device\":\"%s\",\"address\":\"1\","
+		 "\"new\":\"9\",\"ok\":true}\n", esc);
+	EXPECT_STREQ(want, self->out);
+	unlink(link);
 }
 
 TEST_HARNESS_MAIN

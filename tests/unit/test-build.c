@@ -578,6 +578,23 @@ TEST(secondary_address_string_is_libmbus_form)
 	ASSERT_EQ(0, nmbus_secaddr_parse("13653120ffffffff", addr));
 	EXPECT_EQ(0, memcmp(addr, BYTES(0x20, 0x31, 0x65, 0x13, 0xff, 0xff,
 					0xff, 0xff), 8));
+	/* The wire-order form of seed 002 ("as bytes"). */
+	ASSERT_EQ(0, nmbus_secaddr_parse("bytes:20316513C5140004", addr));
+	ASSERT_EQ(16, nmbus_secaddr_format(addr, str, sizeof(str)));
+	EXPECT_STREQ("13653120C5140004", str);
+	ASSERT_EQ(0, nmbus_secaddr_parse("bytes:20316513FFFFFFFF", addr));
+	ASSERT_EQ(16, nmbus_secaddr_format(addr, str, sizeof(str)));
+	EXPECT_STREQ("13653120FFFFFFFF", str);
+	ASSERT_EQ(0, nmbus_secaddr_parse("bytes:2F3F65FFFFFFFFFF", addr));
+	ASSERT_EQ(16, nmbus_secaddr_format(addr, str, sizeof(str)));
+	EXPECT_STREQ("FF653F2FFFFFFFFF", str);
+	EXPECT_EQ(-EINVAL, nmbus_secaddr_parse("bytes:2A316513C5140004", addr));
+	EXPECT_EQ(-EINVAL, nmbus_secaddr_parse("bytes:20316513C514000", addr));
+	EXPECT_EQ(-EINVAL, nmbus_secaddr_parse("byte:20316513C5140004", addr));
+	EXPECT_TRUE(nmbus_secaddr_is_str("bytes:20316513C5140004"));
+	EXPECT_TRUE(nmbus_secaddr_is_str("13653120C5140004"));
+	EXPECT_FALSE(nmbus_secaddr_is_str("bytes:2031"));
+	EXPECT_FALSE(nmbus_secaddr_is_str("250"));
 	EXPECT_EQ(-EINVAL, nmbus_secaddr_parse("1A653120C5140004", addr));
 	EXPECT_EQ(-EINVAL, nmbus_secaddr_parse("13653120C514000", addr));
 	EXPECT_EQ(-EINVAL, nmbus_secaddr_parse("13653120C514000G", addr));

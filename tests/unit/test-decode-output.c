@@ -15,6 +15,10 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 
+/*
+ * ARCHITECTURE.md's example, with the "obis" key the generic mapping adds
+ * to a cold-water volume (keys may be added; none may change).
+ */
 static const char arch_json[] =
 	"{\"frame\":{\"type\":\"long\",\"c\":8,\"a\":1,\"ci\":114,"
 	"\"ci_name\":\"variable data response\"},"
@@ -23,7 +27,8 @@ static const char arch_json[] =
 	"\"access\":10,\"status\":0,\"signature\":0},"
 	"\"records\":[{\"storage\":0,\"tariff\":0,\"subunit\":0,"
 	"\"function\":\"instantaneous\",\"quantity\":\"volume\","
-	"\"unit\":\"m3\",\"value\":54.321,\"dif\":\"04\",\"vif\":\"13\"}],"
+	"\"unit\":\"m3\",\"value\":54.321,\"dif\":\"04\",\"vif\":\"13\","
+	"\"obis\":\"8-0:1.0.0\"}],"
 	"\"more_records_follow\":false}";
 
 TEST(json_is_the_architecture_example)
@@ -339,7 +344,178 @@ TEST(text_format_one_line_per_record)
 	nmbus_frame_format(&d.f, NMBUS_FORMAT_TEXT, out, sizeof(out));
 	EXPECT_NE(NULL, strstr(out, "id 11490378 ACW v14 (cold water)"));
 	EXPECT_NE(NULL, strstr(out, "  #0 storage 0 tariff 0 subunit 0 "
-				    "instantaneous volume = 54.321 m3\n"));
+				    "instantaneous volume = 54.321 m3 "
+				    "(OBIS 8-0:1.0.0)\n"));
+}
+
+/*
+ * A CALEC ST II (AMT, version C0h, heat outlet) telegram around @rec;
+ * decoded into @d.
+ */
+static int decode_calec(struct decoded *d, const uint8_t *rec, size_t n)
+{
+	uint8_t ud[200] = { 0x78, 0x56, 0x34, 0x12, 0xb4, 0x05, 0xc0, 0x04,
+			    0x01, 0x00, 0x00, 0x00 };
+
+	memcpy(ud + 12, rec, n);
+	d->len = mkframe(d->buf, 0x08, 0x01, 0x72, ud, 12 + n);
+	return nmbus_decode(&d->f, d->buf, d->len, d->rec, NMBUS_MAX_RECORDS);
+}
+
+/* No output format names a metric unit: Wh, kWh, J, m3 or litres. */
+static bool names_metric_unit(const char *s)
+{
+	return strstr(s, "Wh") || strstr(s, "J") || strstr(s, "m3") ||
+	       strstr(s, "m^3");
+}
+
+/*
+ * CALEC ST II tables 35 and 36 (seed 000): energy in kBtu/MBtu and volume
+ * in US gallons carry VIFE 3Dh. 80 3D is 0.001 kBtu (1 Btu), 86 3D 1
+ * MBtu, 91 3D 0.01 USGAL.
+ */
+TEST(calec_non_metric_units_in_every_format)
+{
+	static const uint8_t rec[] = {
+		0x04, 0x80, 0x3d, 0xd2, 0x04, 0x00, 0x00,	/* 1234 Btu */
+		0x04, 0x91, 0x3d, 0xd2, 0x04, 0x00, 0x00,	/* 12.34 gal */
+		0x04, 0x86, 0x3d, 0x02, 0x00, 0x00, 0x00,	/* 2 MBtu */
+		0x04, 0xab, 0x3d, 0x05, 0x00, 0x00, 0x00,	/* power: ? */
+	};
+	static const enum nmbus_format formats[] = {
+		NMBUS_FORMAT_JSON, NMBUS_FORMAT_TEXT, NMBUS_FORMAT_XML,
+		NMBUS_FORMAT_XML_NORMALIZED,
+	};
+	struct nmbus_value v;
+	struct decoded d;
+	char out[8192];
+
+	ASSERT_EQ(0, decode_calec(&d, rec, sizeof(rec)));
+	ASSERT_EQ(4u, d.f.n_records);
+	ASSERT_EQ(0, nmbus_record_get_value(&d.f, &d.rec[0], &v));
+	EXPECT_EQ(NMBUS_UNIT_BTU, v.unit);
+	EXPECT_EQ(1234.0, v.number);
+	EXPECT_TRUE(v.flags & NMBUS_VF_NON_METRIC);
+	ASSERT_EQ(0, nmbus_record_get_value(&d.f, &d.rec[1], &v));
+	EXPECT_EQ(NMBUS_UNIT_US_GAL, v.unit);
+	EXPECT_EQ(-2, v.exponent);
+	EXPECT_EQ(1234, v.raw);
+	ASSERT_EQ(0, nmbus_record_get_value(&d.f, &d.rec[2], &v));
+	EXPECT_EQ(NMBUS_UNIT_BTU, v.unit);
+	EXPECT_EQ(2e6, v.number);
+	ASSERT_EQ(0, nmbus_record_get_value(&d.f, &d.rec[3], &v));
+	EXPECT_EQ(NMBUS_UNIT_NONE, v.unit);
+
+	ASSERT_LT(0, nmbus_frame_format(&d.f, NMBUS_FORMAT_JSON, out,
+					sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "\"unit\":\"Btu\",\"value\":1234,"));
+	EXPECT_NE(NULL, strstr(out, "\"unit\":\"US gal\",\"value\":12.34,"));
+	EXPECT_NE(NULL, strstr(out, "\"unit\":\"Btu\",\"value\":2000000,"));
+	EXPECT_NE(NULL, strstr(out, "\"quantity\":\"power\",\"unit\":\"\","));
+	ASSERT_LT(0, nmbus_frame_format(&d.f, NMBUS_FORMAT_TEXT, out,
+					sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "= 1234 Btu\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "= 12.34 US gal\n"));
+	EXPECT_NE(NULL, strstr(out, "= 5\n"));
+	ASSERT_LT(0, nmbus_frame_format(&d.f, NMBUS_FORMAT_XML, out,
+					sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "<Unit>Energy (Btu)</Unit>"));
+	EXPECT_NE(NULL, strstr(out, "<Unit>Volume (1e-2 American gallon)"));
+	EXPECT_NE(NULL, strstr(out, "<Unit>Energy (MBtu)</Unit>"));
+	EXPECT_NE(NULL, strstr(out, "<Unit>Power (non-metric unit)</Unit>"));
+	ASSERT_LT(0, nmbus_frame_format(&d.f, NMBUS_FORMAT_XML_NORMALIZED, out,
+					sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "<Unit>Btu</Unit>"));
+	EXPECT_NE(NULL, strstr(out, "<Value>12.340000</Value>"));
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		ASSERT_LT(0, nmbus_frame_format(&d.f, formats[i], out,
+						sizeof(out)));
+		EXPECT_FALSE(names_metric_unit(out)) TH_LOG("%s", out);
+	}
+}
+
+/*
+ * The CALEC ST II service telegram (seed 000, table 15) numbers its mean
+ * values 1..8 (storage column "0 0 1" .. "0 0 8") and holds no due-day
+ * date; a due-day telegram (table 12) holds its date, 42 6C, in the same
+ * storage as its values.
+ */
+TEST(calec_service_telegram_storage_numbers_are_indices)
+{
+	static const uint8_t service[] = {
+		0x45, 0xfd, 0x3a, 0, 0, 0x80, 0x3f,	/* mean th, stor. 1 */
+		0x85, 0x01, 0xfd, 0x3a, 0, 0, 0x80, 0x3f,	/* 2 */
+		0x85, 0x04, 0xfd, 0x3a, 0, 0, 0x80, 0x3f,	/* 8 */
+		0x74, 0x6d, 0x00, 0x0c, 0x21, 0x35,	/* time, storage 1 */
+	};
+	static const uint8_t due_day[] = {
+		0x42, 0xec, 0x7e, 0x1f, 0xfc,	/* next due day, AnyYear */
+		0x42, 0x6c, 0x1f, 0x3c,		/* due day 1: 31.12. */
+		0x44, 0x06, 0x10, 0x27, 0, 0,	/* energy on it */
+	};
+	struct decoded d;
+	char out[4096];
+
+	ASSERT_EQ(0, decode_calec(&d, service, sizeof(service)));
+	ASSERT_EQ(4u, d.f.n_records);
+	EXPECT_EQ(8u, d.rec[2].storage);
+	for (unsigned int i = 0; i < 4; i++)
+		EXPECT_STREQ("index",
+			     nmbus_frame_storage_name(&d.f, &d.rec[i]));
+	ASSERT_LT(0, nmbus_frame_format(&d.f, NMBUS_FORMAT_JSON, out,
+					sizeof(out)));
+	EXPECT_EQ(NULL, strstr(out, "due day")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"storage_name\":\"index\""));
+
+	ASSERT_EQ(0, decode_calec(&d, due_day, sizeof(due_day)));
+	ASSERT_EQ(3u, d.f.n_records);
+	for (unsigned int i = 0; i < 3; i++)
+		EXPECT_STREQ("due day",
+			     nmbus_frame_storage_name(&d.f, &d.rec[i]));
+}
+
+/*
+ * The CALEC ST II freeze command (seed 000, table 26): C0 0F FE 0B, VIFE
+ * 0Bh from the master is the action "freeze", not an error code.
+ */
+TEST(master_freeze_command_decodes_as_freeze)
+{
+	static const uint8_t cmd[] = {
+		0x68, 0x07, 0x07, 0x68, 0x53, 0x01, 0x51,
+		0xc0, 0x0f, 0xfe, 0x0b, 0x7d, 0x16,
+	};
+	struct nmbus_record rec[4];
+	struct nmbus_value v;
+	struct nmbus_frame f;
+	char out[2048];
+
+	ASSERT_EQ(0, nmbus_decode(&f, cmd, sizeof(cmd), rec, 4));
+	ASSERT_EQ(1u, f.n_records);
+	EXPECT_EQ(31u, rec[0].storage);
+	ASSERT_EQ(0, nmbus_record_get_value(&f, &rec[0], &v));
+	EXPECT_TRUE(v.flags & NMBUS_VF_ACTION);
+	EXPECT_FALSE(v.flags & NMBUS_VF_ERROR_CODE);
+	EXPECT_EQ(0x0b, v.action);
+	EXPECT_STREQ("freeze data", v.vife_text);
+	ASSERT_LT(0, nmbus_frame_format(&f, NMBUS_FORMAT_JSON, out,
+					sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "\"vife_text\":\"freeze data\","
+				    "\"action\":11")) TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strstr(out, "error"));
+	ASSERT_LT(0, nmbus_frame_format(&f, NMBUS_FORMAT_TEXT, out,
+					sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "[freeze data]")) TH_LOG("%s", out);
+
+	/* From a slave (RSP_UD), 0Bh stays an error code. */
+	static const uint8_t rsp[] = {
+		0x84, 0x06, 0xfe, 0x0b, 0x10, 0x27, 0x00, 0x00,
+	};
+	struct decoded d;
+
+	ASSERT_EQ(0, decode_calec(&d, rsp, sizeof(rsp)));
+	ASSERT_EQ(0, nmbus_record_get_value(&d.f, &d.rec[0], &v));
+	EXPECT_TRUE(v.flags & NMBUS_VF_ERROR_CODE);
+	EXPECT_STREQ("error code", v.vife_text);
 }
 
 TEST_HARNESS_MAIN

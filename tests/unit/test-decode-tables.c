@@ -363,19 +363,23 @@ TEST(seed_names_for_the_api_libmbus_names_for_its_xml)
 	};
 	struct nmbus_header h = {
 		.manufacturer = NMBUS_MFR('E', 'L', 'V'), .version = 0x16,
-		.medium = 0x02, .has_address = true,
+		.medium = 0x00, .has_address = true,
 	};
 	static const char calec_st[] =
 		"<ProductName>Aquametro CALEC ST</ProductName>";
 	struct decoded d;
 	char out[4096];
 
-	/* CMi1020 (ELV, electricity) of any version; libmbus: CMa10. */
-	EXPECT_STREQ("Elvaco CMi1020", nmbus_device_name(&h));
+	/* Version 16h is a CMa10 to libmbus; no CMi1020 generation. */
+	EXPECT_EQ(NULL, nmbus_device_name(&h));
 	EXPECT_STREQ("Elvaco CMa10", nmbus_libmbus_product_name(&h));
+	/* CMi1020: generation 01-09, medium 00h (or 02h); libmbus: none. */
 	h.version = 0x01;
 	EXPECT_STREQ("Elvaco CMi1020", nmbus_device_name(&h));
 	EXPECT_EQ(NULL, nmbus_libmbus_product_name(&h));
+	h.version = 0x09;
+	h.medium = 0x02;
+	EXPECT_STREQ("Elvaco CMi1020", nmbus_device_name(&h));
 
 	/* AMTRON X-50 (CALEC ST II version C5h). */
 	d.len = mkframe(d.buf, 0x08, 0x01, 0x72, ud, sizeof(ud));
@@ -438,42 +442,308 @@ TEST(calec_due_day_telegram_storage_from_difes)
 	EXPECT_EQ(-1, v.tm.year);	/* AnyYear */
 }
 
-TEST(cmi1020_records_get_obis_codes)
-{
+/*
+ * The header of a CMi1020's RSP_UD as its manual writes it (seed 004,
+ * 6.7.2.2): CI 72, ID, "0x9615 Manufacturer id ELV", generation 01..09,
+ * "0x00 Device type / medium = electricity", access, status 00,
+ * signature 0000.
+ */
+#define CMI1020_HDR 0x78, 0x56, 0x34, 0x12, 0x96, 0x15, 0x01, 0x00, 0x07, \
+		    0x00, 0x00, 0x00
+
+/* One record of table 5 or 6 and what the library must make of it. */
+struct cmi_row {
+	const char *rec;	/* DIF .. data, as the table spells it */
+	size_t len;
+	const char *obis;	/* NULL: the table gives it none */
+	enum nmbus_unit unit;
+	const char *quantity;	/* NULL: not checked (plain-text VIF) */
+};
+
+#define R(bytes, obis, unit, q) \
+	{ bytes, sizeof(bytes) - 1, obis, NMBUS_UNIT_##unit, q }
+#define E(dib, obis) R(dib "\x83\x3b" "\1\0\0\0", obis, WH, "energy")
+
+static const struct cmi_row cmi_table5[] = {
+	R("\x01\xfd\x1a" "\x55", NULL, NONE, "digital output"),
+	R("\x01\xfd\x1b" "\x00", NULL, NONE, "digital input"),
+	R("\x83\x40\xfd\x17" "\0\0\0", NULL, NONE, "error flags"),
+	R("\x0d\xfd\x0f" "\x05" "0.2.1", NULL, NONE, "software version"),
+	R("\x8c\x40\x78" "\x40\x30\x20\x10", NULL, NONE, "fabrication number"),
+};
+
+/* Every row of table 6 (row 58, 0.0, is the header's ID: no record). */
+static const struct cmi_row cmi_table6[] = {
+	R("\x04\x83\x3b" "\1\0\0\0", "1-0:1.8.0", WH, "energy"),
+	E("\x84\x10", "1-0:1.8.1"),
+	E("\x84\x20", "1-0:1.8.2"),
+	E("\x84\x30", "1-0:1.8.3"),
+	E("\x84\x80\x10", "1-0:1.8.4"),
+	E("\x84\x90\x10", "1-0:1.8.5"),
+	E("\x84\xa0\x10", "1-0:1.8.6"),
+	R("\x04\x84\x3c" "\1\0\0\0", "1-0:2.8.0", WH, "energy"),
+	R("\x84\x10\x84\x3c" "\1\0\0\0", "1-0:2.8.1", WH, "energy"),
+	R("\x84\x20\x84\x3c" "\1\0\0\0", "1-0:2.8.2", WH, "energy"),
+	R("\x84\x30\x84\x3c" "\1\0\0\0", "1-0:2.8.3", WH, "energy"),
+	R("\x84\x80\x10\x84\x3c" "\1\0\0\0", "1-0:2.8.4", WH, "energy"),
+	R("\x84\x90\x10\x84\x3c" "\1\0\0\0", "1-0:2.8.5", WH, "energy"),
+	R("\x84\xa0\x10\x84\x3c" "\1\0\0\0", "1-0:2.8.6", WH, "energy"),
+	R("\x04\xfb\x82\xf3\x3b" "\1\0\0\0", "1-0:3.8.0", VARH,
+	  "reactive energy"),
+	R("\x84\x10\xfb\x82\xf4\x3b" "\1\0\0\0", "1-0:3.8.1", VARH,
+	  "reactive energy"),
+	R("\x84\x20\xfb\x82\xf5\x3b" "\1\0\0\0", "1-0:3.8.2", VARH,
+	  "reactive energy"),
+	R("\x84\x30\xfb\x82\xf6\x3b" "\1\0\0\0", "1-0:3.8.3", VARH,
+	  "reactive energy"),
+	R("\x84\x80\x10\xfb\x82\xf3\x3b" "\1\0\0\0", "1-0:3.8.4", VARH,
+	  "reactive energy"),
+	R("\x84\x90\x10\xfb\x82\xf3\x3b" "\1\0\0\0", "1-0:3.8.5", VARH,
+	  "reactive energy"),
+	R("\x84\xa0\x10\xfb\x82\xf3\x3b" "\1\0\0\0", "1-0:3.8.6", VARH,
+	  "reactive energy"),
+	R("\x04\xfb\x82\xf3\x3c" "\1\0\0\0", "1-0:4.8.0", VARH,
+	  "reactive energy"),
+	R("\x84\x10\xfb\x82\xf3\x3c" "\1\0\0\0", "1-0:4.8.1", VARH,
+	  "reactive energy"),
+	R("\x84\x20\xfb\x82\xf3\x3c" "\1\0\0\0", "1-0:4.8.2", VARH,
+	  "reactive energy"),
+	R("\x84\x30\xfb\x82\xf3\x3c" "\1\0\0\0", "1-0:4.8.3", VARH,
+	  "reactive energy"),
+	R("\x84\x80\x10\xfb\x82\xf3\x3c" "\1\0\0\0", "1-0:4.8.4", VARH,
+	  "reactive energy"),
+	R("\x84\x90\x10\xfb\x82\xf3\x3c" "\1\0\0\0", "1-0:4.8.5", VARH,
+	  "reactive energy"),
+	R("\x84\xa0\x10\xfb\x82\xf3\x3c" "\1\0\0\0", "1-0:4.8.6", VARH,
+	  "reactive energy"),
+	R("\x04\x05" "\1\0\0\0", "1-0:15.8.0", WH, "energy"),
+	R("\x03\x2c" "\1\0\0", "1-0:16.7.0", W, "power"),
+	R("\x83\x40\x2c" "\1\0\0", "1-0:36.7.0", W, "power"),
+	R("\x83\x80\x40\x2c" "\1\0\0", "1-0:56.7.0", W, "power"),
+	R("\x83\xc0\x40\x2c" "\1\0\0", "1-0:76.7.0", W, "power"),
+	R("\x03\xfb\x82\xa2\x74" "\1\0\0", "1-0:131.7.0", VAR,
+	  "reactive power"),
+	R("\x83\x40\xfb\x82\xa2\x74" "\1\0\0", "1-0:151.7.0", VAR,
+	  "reactive power"),
+	R("\x83\x80\x40\xfb\x82\xa2\x74" "\1\0\0", "1-0:171.7.0", VAR,
+	  "reactive power"),
+	R("\x83\xc0\x40\xfb\x82\xa2\x74" "\1\0\0", "1-0:191.7.0", VAR,
+	  "reactive power"),
+	R("\x02\xfc\x06" "ihPsoC" "\x74" "\1\0", "1-0:13.7.0", NONE, NULL),
+	R("\x82\x40\xfc\x06" "ihPsoC" "\x74" "\1\0", "1-0:33.7.0", NONE, NULL),
+	R("\x82\x80\x40\xfc\x06" "ihPsoC" "\x74" "\1\0", "1-0:53.7.0", NONE,
+	  NULL),
+	R("\x82\xc0\x40\xfc\x06" "ihPsoC" "\x74" "\1\0", "1-0:73.7.0", NONE,
+	  NULL),
+	R("\x83\x40\xfd\x47" "\1\0\0", "1-0:32.7.0", V, "voltage"),
+	R("\x83\x80\x40\xfd\x48" "\1\0\0", "1-0:52.7.0", V, "voltage"),
+	R("\x83\xc0\x40\xfd\x49" "\1\0\0", "1-0:72.7.0", V, "voltage"),
+	R("\x83\x40\xfd\x59" "\1\0\0", "1-0:31.7.0", A, "current"),
+	R("\x83\x80\x40\xfd\x5a" "\1\0\0", "1-0:51.7.0", A, "current"),
+	R("\x83\xc0\x40\xfd\x5c" "\1\0\0", "1-0:71.7.0", A, "current"),
+	/* DIF 02 (16 bits) though the table says Uint24 */
+	R("\x02\xfd\x75" "\1\0", "0-0:96.7.0", NONE,
+	  "number of times the meter was stopped"),
+	R("\x82\x40\xfd\x75" "\1\0", "0-0:96.7.1", NONE,
+	  "number of times the meter was stopped"),
+	R("\x82\x80\x40\xfd\x75" "\1\0", "0-0:96.7.2", NONE,
+	  "number of times the meter was stopped"),
+	R("\x82\xc0\x40\xfd\x75" "\1\0", "0-0:96.7.3", NONE,
+	  "number of times the meter was stopped"),
+	R("\x03\xfc\x02" "zH" "\x74" "\1\0\0", "1-0:14.7.0", NONE, NULL),
+	R("\x02\x7c\x02" "CS" "\1\0", "0-0:96.5.0", NONE, NULL),
+	R("\x02\xfd\x17" "\1\0", "0-0:97.97.0", NONE, "error flags"),
+	R("\x02\x7c\x02" "CT" "\1\0", "1-0:82.8.1", NONE, NULL),
+	R("\x02\x7c\x02" "CM" "\1\0", "1-0:82.8.2", NONE, NULL),
+	R("\x0c\x78" "\x78\x56\x34\x12", "0-0:96.1.0", NONE,
+	  "fabrication number"),
+	R("\x0d\xfd\x0a" "\x08" "54321ZGL", "0-0:96.1.1", NONE, "manufacturer"),
+	R("\x0d\xfd\x0e" "\x05" "32.1V", "1-0:0.2.0", NONE, "firmware version"),
+	R("\x0d\xfd\x0b" "\x04" "1.2P", "1-0:0.2.1", NONE,
+	  "parameter set identification"),
+	R("\x84\x80\x40\x05" "\1\0\0\0", "1-0:128.8.0", WH, "energy"),
 	/*
-	 * ELV, electricity; energy import/export, tariff 1, L2 voltage,
-	 * CosPhi, Hz, fabrication number.
+	 * Rows 62 and 63 end in "FB82(F3-F6)": an extension bit on the last
+	 * VIFE, which would swallow the data. The module must send 73..76.
 	 */
-	uint8_t ud[128] = {
-		0x78, 0x56, 0x34, 0x12, 0x96, 0x15, 0x01, 0x02, 0x01, 0, 0, 0,
+	R("\x04\xfb\x82\x73" "\1\0\0\0", "1-0:130.8.0", VARH,
+	  "reactive energy"),
+	R("\x84\x40\xfb\x82\x74" "\1\0\0\0", "1-0:131.8.0", VARH,
+	  "reactive energy"),
+	R("\x84\x40\xfb\x82\xf5\x3b" "\1\0\0\0", "1-0:132.8.0", VARH,
+	  "reactive energy"),
+	R("\x84\x40\xfb\x82\xf6\x3c" "\1\0\0\0", "1-0:133.8.0", VARH,
+	  "reactive energy"),
+	R("\x84\x40\x06" "\1\0\0\0", "1-0:16.8.0", WH, "energy"),
+	R("\x04\xfc\x04" "hAVk" "\x76" "\1\0\0\0", "1-0:9.8.0", NONE, NULL),
+};
+
+/*
+ * Decode @row in a CMi1020 telegram of @medium; 0 if it came out as the
+ * table says.
+ */
+static int check_cmi_row_medium(struct __test_metadata *_metadata,
+				const struct cmi_row *row, uint8_t medium)
+{
+	uint8_t ud[64] = { CMI1020_HDR };
+	struct nmbus_value v;
+	struct decoded d;
+	const char *obis;
+
+	ud[7] = medium;
+	memcpy(ud + 12, row->rec, row->len);
+	d.len = mkframe(d.buf, 0x08, 0x05, 0x72, ud, 12 + row->len);
+	if (nmbus_decode(&d.f, d.buf, d.len, d.rec, 4) ||
+	    d.f.n_records != 1) {
+		TH_LOG("%s: does not decode to one record",
+		       row->obis ? row->obis : "table 5");
+		return 1;
+	}
+	obis = nmbus_record_obis(&d.f, &d.rec[0]);
+	nmbus_record_get_value(&d.f, &d.rec[0], &v);
+	if ((obis == NULL) != (row->obis == NULL) ||
+	    (obis && strcmp(obis, row->obis)) || v.unit != row->unit ||
+	    (row->quantity && strcmp(v.quantity, row->quantity))) {
+		TH_LOG("want %s %s '%s', got %s %s '%s'",
+		       row->obis ? row->obis : "(none)",
+		       nmbus_unit_name(row->unit),
+		       row->quantity ? row->quantity : "",
+		       obis ? obis : "(none)",
+		       nmbus_unit_name(v.unit), v.quantity);
+		return 1;
+	}
+	return 0;
+}
+
+/* As the module sends it: medium 00h. */
+static int check_cmi_row(struct __test_metadata *_metadata,
+			 const struct cmi_row *row)
+{
+	return check_cmi_row_medium(_metadata, row, 0x00);
+}
+
+TEST(cmi1020_is_known_by_the_header_its_manual_shows)
+{
+	static const uint8_t ud[] = {
+		CMI1020_HDR,
 		0x04, 0x83, 0x3b, 1, 0, 0, 0,			/* 1.8.0 */
-		0x04, 0x83, 0x3c, 2, 0, 0, 0,			/* 2.8.0 */
-		0x84, 0x10, 0x83, 0x3b, 3, 0, 0, 0,		/* 1.8.1 */
-		0x83, 0x80, 0x40, 0xfd, 0x48, 1, 2, 3,		/* 52.7 */
-		0x02, 0xfc, 0x06, 'i', 'h', 'P', 's', 'o', 'C', 0x74, 5, 0,
-		0x03, 0xfc, 0x02, 'z', 'H', 0x74, 1, 2, 3,	/* 14.7 */
-		0x0c, 0x78, 0x78, 0x56, 0x34, 0x12,		/* C.1.0 */
-		0x03, 0x13, 1, 2, 3,				/* none */
-	};
-	static const char *const want[] = {
-		"1.8.0", "2.8.0", "1.8.1", "52.7", "13.7", "14.7", "C.1.0", NULL,
 	};
 	struct decoded d;
+	char out[2048];
 
-	d.len = mkframe(d.buf, 0x08, 0x01, 0x72, ud, 74);
-	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 16));
-	ASSERT_EQ(8u, d.f.n_records);
+	d.len = mkframe(d.buf, 0x08, 0x05, 0x72, ud, sizeof(ud));
+	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 4));
+	EXPECT_EQ(0x00, d.f.header.medium);
 	EXPECT_STREQ("Elvaco CMi1020", nmbus_device_name(&d.f.header));
-	for (int i = 0; i < 8; i++) {
-		const char *o = nmbus_record_obis(&d.f, &d.rec[i]);
+	EXPECT_STREQ("1-0:1.8.0", nmbus_record_obis(&d.f, &d.rec[0]));
+	ASSERT_LT(0, nmbus_frame_format(&d.f, NMBUS_FORMAT_JSON, out,
+					sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "\"obis\":\"1-0:1.8.0\""))
+		TH_LOG("%s", out);
+	ASSERT_LT(0, nmbus_frame_format(&d.f, NMBUS_FORMAT_TEXT, out,
+					sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "(OBIS 1-0:1.8.0)")) TH_LOG("%s", out);
 
-		EXPECT_STREQ(want[i] ? want[i] : "(null)", o ? o : "(null)");
-	}
-	/* A CMa10 (ELV, not electricity) gets no OBIS codes. */
+	/* Medium 02h, the standard's electricity, is one too. */
+	d.buf[7 + 7] = 0x02;
+	d.buf[d.len - 2] += 0x02;
+	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 4));
+	EXPECT_STREQ("1-0:1.8.0", nmbus_record_obis(&d.f, &d.rec[0]));
+	/*
+	 * Generation 0Ah is outside "01-09": no CMi1020, but an electricity
+	 * meter, whose forward energy the generic mapping codes the same.
+	 */
+	d.buf[7 + 6] = 0x0a;
+	d.buf[d.len - 2] += 0x0a - 0x01;
+	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 4));
+	EXPECT_EQ(NULL, nmbus_device_name(&d.f.header));
+	EXPECT_STREQ("1-0:1.8.0", nmbus_record_obis(&d.f, &d.rec[0]));
+	/* A CMa10 (ELV, room sensor 1Bh) gets no OBIS codes. */
+	d.buf[7 + 6] = 0x01;
 	d.buf[7 + 7] = 0x1b;
-	d.buf[d.len - 2] += 0x1b - 0x02;
-	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 16));
+	d.buf[d.len - 2] += 0x01 - 0x0a + 0x1b - 0x02;
+	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 4));
 	EXPECT_EQ(NULL, nmbus_record_obis(&d.f, &d.rec[0]));
+}
+
+TEST(cmi1020_table5_static_data_has_no_obis_codes)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cmi_table5); i++) {
+		EXPECT_EQ(0, check_cmi_row(_metadata, &cmi_table5[i]))
+			TH_LOG("table 5 row %zu", i);
+	}
+}
+
+TEST(cmi1020_table6_every_row_gets_its_obis_code_and_unit)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cmi_table6); i++) {
+		/* rows 0..57, then 59..67: row 58 is the header's */
+		EXPECT_EQ(0, check_cmi_row(_metadata, &cmi_table6[i]))
+			TH_LOG("table 6 row %zu", i < 58 ? i : i + 1);
+	}
+	EXPECT_EQ(67u, ARRAY_SIZE(cmi_table6));
+}
+
+/*
+ * With medium 02h the frame is an electricity meter's, but the device's
+ * table still decides: 15.8.0 for energy without a direction, 36.7.0 for
+ * subunit 1's power, where the generic mapping would give nothing.
+ */
+TEST(cmi1020_table_overrides_the_generic_mapping)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cmi_table5); i++) {
+		EXPECT_EQ(0, check_cmi_row_medium(_metadata, &cmi_table5[i],
+						  0x02))
+			TH_LOG("table 5 row %zu", i);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(cmi_table6); i++) {
+		EXPECT_EQ(0, check_cmi_row_medium(_metadata, &cmi_table6[i],
+						  0x02))
+			TH_LOG("table 6 row %zu", i < 58 ? i : i + 1);
+	}
+}
+
+/* Table 5 types its status and flags Uint8, Uint24: bit fields. */
+TEST(cmi1020_status_bytes_are_unsigned)
+{
+	static const uint8_t ud[] = {
+		CMI1020_HDR,
+		0x01, 0xfd, 0x1a, 0x96,			/* disconnector off */
+		0x83, 0x40, 0xfd, 0x17, 0x01, 0x00, 0x80,	/* bits 23, 0 */
+	};
+	struct nmbus_value v;
+	struct decoded d;
+
+	d.len = mkframe(d.buf, 0x08, 0x05, 0x72, ud, sizeof(ud));
+	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 4));
+	ASSERT_EQ(0, nmbus_record_get_value(&d.f, &d.rec[0], &v));
+	EXPECT_EQ(0x96, v.raw);
+	ASSERT_EQ(0, nmbus_record_get_value(&d.f, &d.rec[1], &v));
+	EXPECT_EQ(0x800001, v.raw);
+}
+
+TEST(cmi1020_reactive_power_is_var_not_varh)
+{
+	/* 131.7 FB 82 A2 74: 1234 x 10^(3-2) var (kvarh/h, 10^-2). */
+	static const uint8_t ud[] = {
+		CMI1020_HDR,
+		0x03, 0xfb, 0x82, 0xa2, 0x74, 0xd2, 0x04, 0x00,
+	};
+	struct nmbus_value v;
+	struct decoded d;
+	char out[2048];
+
+	d.len = mkframe(d.buf, 0x08, 0x05, 0x72, ud, sizeof(ud));
+	ASSERT_EQ(0, nmbus_decode(&d.f, d.buf, d.len, d.rec, 4));
+	ASSERT_EQ(0, nmbus_record_get_value(&d.f, &d.rec[0], &v));
+	EXPECT_EQ(NMBUS_UNIT_VAR, v.unit);
+	EXPECT_EQ(1, v.exponent);
+	EXPECT_EQ(12340.0, v.number);
+	ASSERT_LT(0, nmbus_frame_format(&d.f, NMBUS_FORMAT_JSON, out,
+					sizeof(out)));
+	EXPECT_NE(NULL, strstr(out, "\"quantity\":\"reactive power\","
+				    "\"unit\":\"var\"")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"obis\":\"1-0:131.7.0\""));
 }
 
 TEST(calmex2_profile_needs_wakeup_at_300_baud)
@@ -484,6 +754,11 @@ TEST(calmex2_profile_needs_wakeup_at_300_baud)
 	EXPECT_EQ(300u, p->baud);
 	EXPECT_EQ(20, p->wakeup_bytes);
 	EXPECT_EQ(400, p->wakeup_delay_ms);
+	/*
+	 * Its 800 ms "Wait First Timeout" is a pause before reading, not
+	 * the window: 0 keeps EN 13757-2's (1.15 s at 300 Bd).
+	 */
+	EXPECT_EQ(0u, p->timeout_ms);
 	EXPECT_EQ(NULL, nmbus_profile_find("nosuch"));
 	EXPECT_EQ(NULL, nmbus_profile_find(NULL));
 	for (unsigned int i = 0; nmbus_profile_get(i); i++)

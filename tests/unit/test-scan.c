@@ -693,6 +693,43 @@ TEST_F(search, with_a_mask_finds_only_matching_meters)
 }
 
 /*
+ * Seed 002 (the heat-meter article): "as bytes: 20316513C5140004" is the
+ * EFE heat meter 13653120, version 0; it is read as 20316513FFFFFFFF.
+ * In the "bytes:" form both strings select that meter and no other; in
+ * libmbus's form the same digits are another meter (ID 20316513).
+ */
+TEST_F(search, the_seed_article_strings_select_the_meter_it_means)
+{
+	static const char *const strs[] = { "bytes:20316513C5140004",
+					    "bytes:20316513FFFFFFFF",
+					    "13653120C5140004" };
+	struct nmbus_scan scan = { .read_retries = 2 };
+	struct tally t = { 0 };
+	struct bus *b = self->b;
+	struct nmbus_dev *dev;
+	uint8_t mask[8];
+
+	bus_add(b, 0x13653120, 0x14c5, 0x00, 0x04);
+	bus_add(b, 0x20316513, 0x14c5, 0x00, 0x04);
+	bus_add(b, 0x13653121, 0x14c5, 0x00, 0x04);
+	dev = nmbus_dev_new_ops(&bus_ops, b);
+	ASSERT_NE(NULL, dev);
+	t.bus = b;
+	scan.cb = tally_cb;
+	scan.arg = &t;
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		for (unsigned int k = 0; k < b->n; k++)
+			b->m[k].found = false;
+		ASSERT_EQ(0, nmbus_secaddr_parse(strs[i], mask));
+		EXPECT_EQ(1, nmbus_scan_secondary(dev, mask, &scan));
+		EXPECT_TRUE(b->m[0].found);
+		EXPECT_FALSE(b->m[1].found);
+		EXPECT_FALSE(b->m[2].found);
+	}
+	nmbus_dev_close(dev);
+}
+
+/*
  * Figures (strict meters, 2400 Bd model timing): N random meters with
  * unique IDs; ID-sharing pairs whose makers are among the 50 most common
  * against the same meters with distinct IDs.

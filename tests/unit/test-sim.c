@@ -529,6 +529,145 @@ TEST(elvaco_commands_only_on_the_cmi1020)
 						    0x77, NULL, 0), f));
 }
 
+/* Decode the reply into @f; the number of records, or -1. */
+static int reply_records(struct nmbus_frame *fr, struct nmbus_record *rec,
+			 unsigned int max)
+{
+	if (nmbus_decode(fr, reply.data, reply.len, rec, max))
+		return -1;
+	return (int)fr->n_records;
+}
+
+/* Whether every record of @fr has storage @storage. */
+static bool all_in_storage(const struct nmbus_frame *fr, uint64_t storage)
+{
+	for (unsigned int i = 0; i < fr->n_records; i++)
+		if (fr->records[i].storage != storage)
+			return false;
+	return fr->n_records > 0;
+}
+
+#define SELECT(t, n) request(nmbus_build_calec_telegram(f, sizeof(f), 3, \
+					NOFCB, NMBUS_CALEC_##t, n), f)
+
+/*
+ * The CALEC ST II's telegram selection (seed 000, table 20) reaches its
+ * 12 due-day telegrams (table 12), the loggers that hold data (table 13,
+ * storage 100..) and the empty telegram (table 14) after them.
+ */
+TEST(calec_serves_due_day_and_logger_telegrams)
+{
+	struct nmbus_record rec[NMBUS_MAX_RECORDS];
+	struct nmbus_frame fr;
+	struct nmbus_value v;
+	struct sim_meter *m;
+
+	setup(4);
+	m = add("calec", 33333333, 3);
+	for (unsigned int ver = 0xc0; ver <= 0xc9; ver++) {
+		m->version = ver;
+		for (unsigned int day = 1; day <= 12; day++) {
+			ASSERT_EQ(1, SELECT(DUE_DAY, day));
+			ASSERT_LT(20, REQ_UD2(3, FCB));
+			ASSERT_LT(2, reply_records(&fr, rec, NMBUS_MAX_RECORDS));
+			EXPECT_TRUE(all_in_storage(&fr, day)) TH_LOG("%u", day);
+			EXPECT_STREQ("due day",
+				     nmbus_frame_storage_name(&fr, &rec[3]));
+			/* 42 6C: the due day, a year earlier per due day */
+			ASSERT_EQ(0x6c, rec[1].vif);
+			nmbus_record_get_value(&fr, &rec[1], &v);
+			EXPECT_EQ(2025 - (int)day + 1, v.tm.year);
+		}
+		for (unsigned int n = 1; n <= 3; n++) {
+			ASSERT_EQ(1, SELECT(LOGGER, n));
+			ASSERT_LT(20, REQ_UD2(3, FCB));
+			ASSERT_LT(2, reply_records(&fr, rec, NMBUS_MAX_RECORDS));
+			EXPECT_TRUE(all_in_storage(&fr, 99 + n));
+			EXPECT_STREQ("logger",
+				     nmbus_frame_storage_name(&fr, &rec[0]));
+		}
+		/* Logger 4 holds nothing: the empty telegram. */
+		ASSERT_EQ(1, SELECT(LOGGER, 4));
+		ASSERT_LT(20, REQ_UD2(3, FCB));
+		EXPECT_EQ(0, reply_records(&fr, rec, NMBUS_MAX_RECORDS));
+	}
+	/* Frozen values only after a freeze. */
+	ASSERT_EQ(1, SELECT(FREEZE, 0));
+	ASSERT_LT(20, REQ_UD2(3, FCB));
+	EXPECT_EQ(0, reply_records(&fr, rec, NMBUS_MAX_RECORDS));
+	ASSERT_EQ(1, request(nmbus_build_freeze(f, sizeof(f), 3, NOFCB, 31),
+			     f));
+	ASSERT_LT(20, REQ_UD2(3, FCB));
+	ASSERT_LT(2, reply_records(&fr, rec, NMBUS_MAX_RECORDS));
+	EXPECT_TRUE(all_in_storage(&fr, 31));
+	/* And back to the standard telegram. */
+	ASSERT_EQ(1, SELECT(STANDARD, 0));
+	ASSERT_LT(20, REQ_UD2(3, FCB));
+	ASSERT_LT(2, reply_records(&fr, rec, NMBUS_MAX_RECORDS));
+	EXPECT_EQ(0u, rec[0].storage);
+}
+
+/*
+ * The service telegram (seed 000, table 15, VIF 7F selection) numbers its
+ * values with storage 1..8: indices, not due days.
+ */
+TEST(calec_service_telegram_numbers_its_values)
+{
+	struct nmbus_record rec[NMBUS_MAX_RECORDS];
+	struct nmbus_frame fr;
+	unsigned int indexed = 0;
+
+	setup(4);
+	add("calec", 33333333, 3);
+	ASSERT_EQ(1, SELECT(SERVICE, 0));
+	ASSERT_LT(20, REQ_UD2(3, FCB));
+	ASSERT_LT(10, reply_records(&fr, rec, NMBUS_MAX_RECORDS));
+	for (unsigned int i = 0; i < fr.n_records; i++) {
+		const char *name = nmbus_frame_storage_name(&fr, &rec[i]);
+
+		if (!rec[i].storage)
+			continue;
+		EXPECT_GE(8u, rec[i].storage);
+		EXPECT_STREQ("index", name);
+		indexed++;
+	}
+	EXPECT_EQ(13u, indexed);	/* 8 values, 5 event times */
+	ASSERT_EQ(1, SELECT(STANDARD, 0));
+	ASSERT_LT(20, REQ_UD2(3, FCB));
+	ASSERT_LT(2, reply_records(&fr, rec, NMBUS_MAX_RECORDS));
+	EXPECT_TRUE(all_in_storage(&fr, 0));
+}
+
+/* CMi1020 disconnector control (seed 004, 6.7.8): 01 FD 1A and a byte. */
+TEST(cmi1020_disconnector_control)
+{
+	static const uint8_t off[] = { 0x01, 0xfd, 0x1a, 0x80 };
+	struct nmbus_record rec[NMBUS_MAX_RECORDS];
+	struct nmbus_frame fr;
+	struct nmbus_value v;
+
+	setup(4);
+	add("cmi1020", 1, 1);
+	add("heat", 2, 2);
+	ASSERT_LT(20, REQ_UD2(1, NOFCB));
+	ASSERT_LT(0, reply_records(&fr, rec, NMBUS_MAX_RECORDS));
+	nmbus_record_get_value(&fr, &rec[0], &v);
+	EXPECT_EQ(0x55, v.raw);		/* on, both push-buttons enabled */
+	EXPECT_EQ(1, request(nmbus_build_long(f, sizeof(f), NMBUS_C_SND_UD |
+					      NOFCB, 1, NMBUS_CI_DATA_SEND,
+					      off, sizeof(off)), f));
+	EXPECT_TRUE(reply_is_ack());
+	SND_NKE(1);
+	ASSERT_LT(20, REQ_UD2(1, NOFCB));
+	ASSERT_LT(0, reply_records(&fr, rec, NMBUS_MAX_RECORDS));
+	nmbus_record_get_value(&fr, &rec[0], &v);
+	EXPECT_EQ(0x96, v.raw);		/* EEPROM off, actual off */
+	/* A heat meter has no disconnector: no ACK. */
+	EXPECT_EQ(0, request(nmbus_build_long(f, sizeof(f), NMBUS_C_SND_UD |
+					      NOFCB, 2, NMBUS_CI_DATA_SEND,
+					      off, sizeof(off)), f));
+}
+
 TEST(every_profile_builds_valid_telegrams)
 {
 	setup(4);

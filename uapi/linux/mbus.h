@@ -215,15 +215,19 @@ struct mbus_stats {
 #define MBUS_BREAK_MS_MAX	10000
 
 /*
- * Generic netlink family "mbus" (version MBUS_GENL_VERSION), in the initial
- * network namespace only.
+ * Generic netlink family "mbus" (version MBUS_GENL_VERSION), described by
+ * Documentation/netlink/specs/mbus.yaml. A port belongs to the network
+ * namespace of the process that attached the line: requests see, and
+ * monitors hear, only the ports of their own namespace.
  *
- * MBUS_CMD_GET_PORT: with MBUS_ATTR_INDEX, that port; as a dump (NLM_F_DUMP),
- *	every port. A reply carries INDEX, DEV_NAME, TTY_NAME, BAUD, the
+ * MBUS_CMD_GET_PORT: with MBUS_ATTR_INDEX or MBUS_ATTR_DEV_NAME (both: they
+ *	must agree), that port; as a dump (NLM_F_DUMP), every port. A reply
+ *	carries INDEX, DEV_NAME, TTY_NAME, BAUD, the
  *	port defaults (RESPONSE_TIMEOUT_US, CHAR_TIMEOUT_US, RETRIES,
  *	WAKEUP_BYTES, WAKEUP_DELAY_US, FLAGS) and STATS.
- * MBUS_CMD_SET_PORT: needs CAP_NET_ADMIN. MBUS_ATTR_INDEX names the port;
- *	BAUD switches the line (as MBUS_IOC_SET_BAUD, waiting for the bus);
+ * MBUS_CMD_SET_PORT: needs CAP_NET_ADMIN. INDEX or DEV_NAME names the port;
+ *	BAUD switches the line (as MBUS_IOC_SET_BAUD, but never waiting for
+ *	the bus: -EBUSY while it is in use);
  *	the parameter attributes change the defaults that files opened from
  *	then on start with (MBUS_IOC_GET_PARAMS), validated as
  *	MBUS_IOC_SET_PARAMS validates. Nothing changes unless all is valid.
