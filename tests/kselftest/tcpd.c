@@ -33,8 +33,9 @@
 #define LOG		"/tmp/tcpd.log"
 #define ROUNDS		20
 
+/* --baud sets the line; the meters answer at 9600 Bd only with --meter-baud. */
 static const char *const sim_args[] = {
-	"--baud", "9600",
+	"--baud", "9600", "--meter-baud", "9600",
 	"--meter", "heat,id=11111111,addr=1",
 	"--meter", "water,id=22222222,addr=2",
 	NULL
