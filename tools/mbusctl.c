@@ -769,6 +769,12 @@ static int cmd_monitor(struct nl *nl, int argc, char **argv)
 		die_perror("cannot join the events group");
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* From here on no event is missed: scripts may wait for this line. */
+	if (mon.only < 0)
+		fprintf(stderr, "mbusctl: monitoring every port\n");
+	else
+		fprintf(stderr, "mbusctl: monitoring mbus%lld\n",
+			(long long)mon.only);
 	for (;;) {
 		n = mnl_socket_recvfrom(nl->sock, nl->buf, sizeof(nl->buf));
 		if (n < 0 && errno == ENOBUFS) {

@@ -91,7 +91,7 @@ TEST_F(ctl, set_changes_the_baud_and_show_reports_it)
 TEST_F(ctl, monitor_prints_the_frames_of_an_exchange)
 {
 	unsigned char rx[8];
-	char out[8192];
+	char out[8192], dev[16];
 	unsigned int status;
 	int n = sizeof(rx);
 	pid_t mon;
@@ -101,23 +101,14 @@ TEST_F(ctl, monitor_prints_the_frames_of_an_exchange)
 	if (self->fd < 0)
 		return;
 	self->sim = ksft_slave_fork(self->master, slave_ack, NULL);
-	mon = fork();
-	if (!mon) {
-		char dev[16];
-
-		if (!freopen("/tmp/monitor.txt", "w", stdout))
-			_exit(3);
-		snprintf(dev, sizeof(dev), "mbus%d", self->index);
-		execl(MBUSCTL, "mbusctl", "monitor", dev, (char *)NULL);
-		_exit(4);
-	}
-	usleep(500000);
+	snprintf(dev, sizeof(dev), "mbus%d", self->index);
+	mon = ksft_monitor_start(MBUSCTL, dev, "/tmp/monitor.txt", false);
+	ASSERT_LT(0, mon) TH_LOG("the monitor did not start");
 	ASSERT_EQ(0, ksft_xfer(self->fd, "\x10\x40\x01\x41\x16", 5, rx, &n, 0,
 			       &status, NULL));
 	EXPECT_EQ(MBUS_STATUS_ACK, status);
-	usleep(300000);
-	kill(mon, SIGTERM);
-	waitpid(mon, NULL, 0);
+	usleep(300000 * ksft_time_scale());
+	ksft_monitor_stop(mon);
 	f = fopen("/tmp/monitor.txt", "r");
 	ASSERT_NE(NULL, f);
 	len = fread(out, 1, sizeof(out) - 1, f);

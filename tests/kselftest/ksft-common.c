@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -533,4 +536,50 @@ int ksft_run_capture(char *out, size_t size, const char *fmt, ...)
 	out[n] = '\0';
 	len = pclose(p);
 	return len != -1 && WIFEXITED(len) ? WEXITSTATUS(len) : -1;
+}
+
+pid_t ksft_monitor_start(const char *mbusctl, const char *port,
+			 const char *out, bool new_netns)
+{
+	long long end = ksft_now_us() + 10000000LL * ksft_time_scale();
+	char err[256], line[256];
+	FILE *f;
+	pid_t pid;
+
+	snprintf(err, sizeof(err), "%s.err", out);
+	unlink(err);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (new_netns && unshare(CLONE_NEWNET))
+			_exit(3);
+		if (!freopen(out, "w", stdout) || !freopen(err, "w", stderr))
+			_exit(3);
+		execl(mbusctl, "mbusctl", "monitor", port, (char *)NULL);
+		_exit(4);
+	}
+	while (ksft_now_us() < end) {
+		f = fopen(err, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (strstr(line, "mbusctl: monitoring ")) {
+				fclose(f);
+				return pid;
+			}
+		if (f)
+			fclose(f);
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+		usleep(20000);
+	}
+	ksft_monitor_stop(pid);
+	return -1;
+}
+
+void ksft_monitor_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
 }

@@ -69,6 +69,18 @@ int ksft_xfer(int fd, const void *req, int len, void *rx, int *rx_len,
 /* The info bits of the last ksft_xfer() of this process. */
 extern unsigned int ksft_xfer_info;
 
+/*
+ * Start `mbusctl monitor [@port]` (@port NULL: every port) with its
+ * standard output in @out and its standard error in @out.err, in a new
+ * network namespace if @new_netns, and wait until it says it has joined
+ * the event group. Returns its pid, or -1 (it did not say so in 10 s,
+ * scaled).
+ */
+pid_t ksft_monitor_start(const char *mbusctl, const char *port,
+			 const char *out, bool new_netns);
+/* SIGTERM it and reap it. */
+void ksft_monitor_stop(pid_t pid);
+
 /* Monotonic time in microseconds. */
 long long ksft_now_us(void);
 

@@ -149,27 +149,17 @@ TEST_F(netns, a_monitor_sees_only_the_events_of_its_namespace)
 	if (self->fd < 0)
 		return;
 	for (i = 0; i < 2; i++) {
-		mon[i] = fork();
-		ASSERT_LE(0, mon[i]);
-		if (mon[i] == 0) {
-			if (i == 1 && unshare(CLONE_NEWNET))
-				_exit(3);
-			if (!freopen(i ? "/tmp/mon-ns.txt" : "/tmp/mon-init.txt",
-				     "w", stdout))
-				_exit(3);
-			execl(MBUSCTL, "mbusctl", "monitor", (char *)NULL);
-			_exit(4);
-		}
+		mon[i] = ksft_monitor_start(MBUSCTL, NULL, i ? "/tmp/mon-ns.txt"
+						   : "/tmp/mon-init.txt", i);
+		ASSERT_LT(0, mon[i]) TH_LOG("monitor %d did not start", i);
 	}
-	usleep(500000);
 	ASSERT_EQ(0, ksft_xfer(self->fd, "\x10\x40\x01\x41\x16", 5, rx, &n, 0,
 			       &status, NULL));
 	EXPECT_EQ(MBUS_STATUS_ACK, status);
-	usleep(300000);
-	for (i = 0; i < 2; i++) {
-		kill(mon[i], SIGTERM);
-		waitpid(mon[i], NULL, 0);
-	}
+	/* Events go out after the exchange; give the monitors time to print. */
+	usleep(300000 * ksft_time_scale());
+	for (i = 0; i < 2; i++)
+		ksft_monitor_stop(mon[i]);
 	f = fopen("/tmp/mon-init.txt", "r");
 	ASSERT_NE(NULL, f);
 	len = fread(out, 1, sizeof(out) - 1, f);
