@@ -455,4 +455,13 @@ void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
 	spin_unlock(&port->lock);
 
 	wake_up_interruptible(&port->wait);
+	/*
+	 * A writer on a pty master sleeps once the slave's buffer is full,
+	 * and only the slave's line discipline can wake it: N_TTY does it
+	 * when read() empties its buffer. Every byte is consumed here, so
+	 * wake it here, or a relay (mbus-attach --tcp) that ever writes
+	 * faster than the buffer drains sleeps for good.
+	 */
+	if (tty->driver->type == TTY_DRIVER_TYPE_PTY && tty->link)
+		tty_wakeup(tty->link);
 }

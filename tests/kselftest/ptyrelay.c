@@ -19,14 +19,21 @@
  *    and the master sees nothing;
  *  - TCOOFF on the slave stops N_MBUS's output: an exchange fails with
  *    EIO after about a second, the master sees TIOCPKT_STOP, and TCOON
- *    brings the port back.
+ *    brings the port back;
+ *  - a writer on the master that fills the pty's 64 KiB buffer sleeps
+ *    until the line discipline wakes it (N_TTY does it from read()):
+ *    N_MBUS must, or a relay that writes faster than one buffer stalls
+ *    for good.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -254,6 +261,50 @@ TEST_F(ptyrelay, a_stopped_pty_fails_exchanges_with_eio)
 	n = pkt_read(self->master, buf, sizeof(buf), 500, &pkt);
 	EXPECT_EQ(6, n);
 	EXPECT_EQ(TIOCPKT_DATA, pkt);
+}
+
+/* 256 KiB of short frames in one write(): four times what a pty buffers. */
+TEST_F_TIMEOUT(ptyrelay, a_writer_on_the_master_is_never_left_asleep, 120)
+{
+	const int frames = 256 * 1024 / 5;
+	long long end = ksft_now_us() + 20000000LL * ksft_time_scale();
+	struct mbus_stats st0, st;
+	unsigned char *buf;
+	int i, status = -1;
+	pid_t pid;
+
+	buf = malloc(5 * frames);
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < frames; i++)
+		ksft_short_frame(buf + 5 * i, 0x08, i % 250 + 1);
+	ASSERT_EQ(0, ioctl(self->fd, MBUS_IOC_GET_STATS, &st0));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(ksft_write_all(self->master, buf, 5 * frames) ? 1 : 0);
+	do {
+		usleep(20000);
+		ASSERT_EQ(0, ioctl(self->fd, MBUS_IOC_GET_STATS, &st));
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			pid = 0;
+	} while (st.rx_bytes - st0.rx_bytes < 5ULL * frames &&
+		 ksft_now_us() < end);
+	if (pid) {
+		/* Give the writer the time to return once all came. */
+		usleep(200000);
+		if (waitpid(pid, &status, WNOHANG) != pid) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			TH_LOG("the writer still slept after %llu of %d bytes",
+			       (unsigned long long)(st.rx_bytes - st0.rx_bytes),
+			       5 * frames);
+		}
+	}
+	free(buf);
+	EXPECT_EQ(5ULL * frames, st.rx_bytes - st0.rx_bytes);
+	EXPECT_EQ((__u64)frames, st.rx_frames - st0.rx_frames);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN
