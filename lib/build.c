@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "mbus_frame.h"
-#include "nmbus.h"
+#include "nmbus-internal.h"
 
 /* DIF: data field (low nibble), function, storage LSB, extension. */
 #define DIF_CODING_MASK		0x0f
@@ -43,15 +43,6 @@ enum {
 	DF_NONE = 0x0, DF_INT8, DF_INT16, DF_INT24, DF_INT32, DF_REAL,
 	DF_INT48, DF_INT64, DF_SELECT, DF_BCD2, DF_BCD4, DF_BCD6, DF_BCD8,
 	DF_VARIABLE, DF_BCD12, DF_SPECIAL,
-};
-
-/* Size in bytes of each data field; -1: variable or special. */
-static const signed char df_size[16] = {
-	[DF_NONE] = 0,   [DF_INT8] = 1,  [DF_INT16] = 2,  [DF_INT24] = 3,
-	[DF_INT32] = 4,  [DF_REAL] = 4,  [DF_INT48] = 6,  [DF_INT64] = 8,
-	[DF_SELECT] = 0, [DF_BCD2] = 1,  [DF_BCD4] = 2,   [DF_BCD6] = 3,
-	[DF_BCD8] = 4,   [DF_VARIABLE] = -1, [DF_BCD12] = 6,
-	[DF_SPECIAL] = -1,
 };
 
 static bool df_is_bcd(unsigned int df)
@@ -235,17 +226,19 @@ static bool int_fits(int64_t v, unsigned int nbytes)
 
 static int encode_int(struct out *o, unsigned int df, int64_t v)
 {
+	unsigned int n = nmbus_dif_len[df];
 	uint8_t bcd[8];
-	int n = df_size[df];
+	int ret;
 
 	if (df_is_bcd(df)) {
-		n = nmbus_bcd_encode(bcd, 2 * n, v);
-		if (n < 0)
-			return n;
-		put_bytes(o, bcd, n);
+		ret = nmbus_bcd_encode(bcd, 2 * n, v);
+		if (ret < 0)
+			return ret;
+		put_bytes(o, bcd, ret);
 		return 0;
 	}
-	if (n <= 0 || df == DF_REAL || df == DF_SELECT || !int_fits(v, n))
+	/* DF_NONE and DF_SELECT carry no data, DF_VARIABLE no integer. */
+	if (!n || n >= NMBUS_DL_VAR || df == DF_REAL || !int_fits(v, n))
 		return -EINVAL;
 	put_le(o, (uint64_t)v, n);
 	return 0;
