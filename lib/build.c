@@ -758,6 +758,18 @@ int nmbus_secaddr_format(const uint8_t addr[NMBUS_SECADDR_LEN], char *str,
 	return NMBUS_SECADDR_STRLEN;
 }
 
+bool nmbus_header_get_secaddr(const struct nmbus_header *h,
+			      uint8_t addr[NMBUS_SECADDR_LEN])
+{
+	for (int i = 0; i < 4; i++)
+		addr[i] = (uint8_t)(h->id >> (8 * i));
+	addr[4] = (uint8_t)h->manufacturer;
+	addr[5] = (uint8_t)(h->manufacturer >> 8);
+	addr[6] = h->version;
+	addr[7] = h->medium;
+	return h->has_address;
+}
+
 static bool nibble_match(uint8_t mask, uint8_t value)
 {
 	return mask == 0x0f || mask == value;

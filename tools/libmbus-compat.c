@@ -245,14 +245,14 @@ static bool send_select(const char *mask, struct reply *r)
 static bool reply_secondary(const struct reply *r, char out[17])
 {
 	struct nmbus_record rec[NMBUS_MAX_RECORDS];
+	uint8_t sec[NMBUS_SECADDR_LEN];
 	struct nmbus_frame f;
 
 	nmbus_decode(&f, r->buf, r->len, rec, NMBUS_MAX_RECORDS);
 	if (f.type != NMBUS_FRAME_LONG || f.data_type != NMBUS_DATA_VARIABLE)
 		return false;
-	snprintf(out, 17, "%08X%02X%02X%02X%02X", (unsigned int)f.header.id,
-		 f.header.manufacturer & 0xff, f.header.manufacturer >> 8,
-		 f.header.version, f.header.medium);
+	nmbus_header_get_secaddr(&f.header, sec);
+	nmbus_secaddr_format(sec, out, NMBUS_SECADDR_STRLEN + 1);
 	return true;
 }
 

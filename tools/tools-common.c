@@ -263,16 +263,7 @@ bool request_header(struct nmbus_dev *dev, const char *what, uint8_t *a,
 		return false;
 	}
 	*a = f.a;
-	if (sec) {
+	if (sec && !nmbus_header_get_secaddr(&f.header, sec))
 		memset(sec, 0xff, NMBUS_SECADDR_LEN);
-		if (f.header.has_address) {
-			for (int i = 0; i < 4; i++)
-				sec[i] = (uint8_t)(f.header.id >> (8 * i));
-			sec[4] = (uint8_t)f.header.manufacturer;
-			sec[5] = (uint8_t)(f.header.manufacturer >> 8);
-			sec[6] = f.header.version;
-			sec[7] = f.header.medium;
-		}
-	}
 	return true;
 }

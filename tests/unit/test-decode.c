@@ -181,9 +181,24 @@ TEST(long_header_fields)
 	EXPECT_EQ(1u, d.f.n_records);
 }
 
+TEST(long_header_gives_the_secondary_address_in_wire_order)
+{
+	static const uint8_t want[NMBUS_SECADDR_LEN] = {
+		0x78, 0x03, 0x49, 0x11, 0x77, 0x04, 0x0e, 0x16,
+	};
+	uint8_t sec[NMBUS_SECADDR_LEN];
+	struct decoded d;
+
+	ASSERT_EQ(0, decode_records(&d, REC(0x04, 0x13, 0x31, 0xd4, 0x00, 0x00)));
+	EXPECT_TRUE(nmbus_header_get_secaddr(&d.f.header, sec));
+	EXPECT_EQ(0, memcmp(want, sec, sizeof(want)));
+}
+
 TEST(short_header_of_ci_7a)
 {
 	const uint8_t ud[] = { 0x2a, 0x04, 0x34, 0x12, 0x01, 0xfd, 0x08, 0x07 };
+	static const uint8_t zero[NMBUS_SECADDR_LEN];
+	uint8_t sec[NMBUS_SECADDR_LEN];
 	struct nmbus_record rec[4];
 	struct nmbus_frame f;
 	uint8_t buf[32];
@@ -195,6 +210,8 @@ TEST(short_header_of_ci_7a)
 	EXPECT_EQ(0x04, f.header.status);
 	EXPECT_EQ(0x1234, f.header.signature);
 	EXPECT_EQ(1u, f.n_records);
+	EXPECT_FALSE(nmbus_header_get_secaddr(&f.header, sec));
+	EXPECT_EQ(0, memcmp(zero, sec, sizeof(zero)));
 }
 
 TEST(too_short_header_is_an_error)
