@@ -50,10 +50,6 @@ static bool df_is_bcd(unsigned int df)
 	return (df >= DF_BCD2 && df <= DF_BCD8) || df == DF_BCD12;
 }
 
-#ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
-#endif
-
 /* Baud rates selected by CI B8..BF (EN 13757-3). */
 static const unsigned int ci_baud[] = {
 	300, 600, 1200, 2400, 4800, 9600, 19200, 38400,

@@ -10,9 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ktypes.h"
 #include "nmbus.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * Length in bytes of the data field a DIF gives (EN 13757-3 table 4, "Data

@@ -17,6 +17,7 @@
 
 #include <linux/mbus.h>
 
+#include "ktypes.h"
 #include "nmbus.h"
 
 _Static_assert(NMBUS_STATUS_FRAME == MBUS_STATUS_FRAME &&
@@ -307,7 +308,7 @@ NMBUS_API const char *nmbus_status_name(int status)
 		[NMBUS_STATUS_BREAK] = "break",
 	};
 
-	if (status < 0 || (size_t)status >= sizeof(names) / sizeof(names[0]))
+	if (status < 0 || (size_t)status >= ARRAY_SIZE(names))
 		return "unknown";
 	return names[status];
 }

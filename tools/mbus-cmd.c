@@ -136,7 +136,7 @@ static int build_select(uint8_t *tx, size_t size, int argc, char **argv)
 
 	if (argc < 1)
 		die_usage("select-telegram: which telegram?");
-	for (size_t i = 0; i < sizeof(telegrams) / sizeof(telegrams[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(telegrams); i++) {
 		if (strcmp(argv[0], telegrams[i].name))
 			continue;
 		if (argc != 1 + telegrams[i].indexed)

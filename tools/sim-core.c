@@ -16,10 +16,6 @@
 
 #include "sim-core.h"
 
-#ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
-#endif
-
 #define C_FUNC_MASK		0x4f	/* C without FCB and FCV */
 #define ADDR_ANY		MBUS_ADDR_TEST
 #define VIF_EXT			0x80

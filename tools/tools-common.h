@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ktypes.h"	/* ARRAY_SIZE() */
+
 /* Exit codes of every tool. */
 #define EXIT_OK		0
 #define EXIT_FAIL	1
