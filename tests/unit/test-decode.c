@@ -10,6 +10,7 @@
 
 #include <nmbus.h>
 
+#include "mbus_frame.h"
 #include "test-decode-util.h"
 
 #pragma GCC diagnostic ignored "-Wunused-parameter"
@@ -118,6 +119,55 @@ TEST(checksum_of_every_length)
 		}
 		free(buf);
 	}
+}
+
+/*
+ * nmbus_decode() checks a complete long frame itself, with a checksum 16
+ * bytes a step, and leaves everything else to mbus_frame_check(): the two
+ * must agree on every frame, valid or damaged anywhere.
+ */
+TEST(long_frame_fast_path_agrees_with_mbus_frame_check)
+{
+	uint32_t seed = 4711;
+	unsigned int disagree = 0;
+
+	for (unsigned int l = 3; l <= 255; l++) {
+		uint8_t ud[255], buf[262] = { 0 };
+		size_t len;
+
+		for (unsigned int i = 0; i < l - 3; i++) {
+			seed = seed * 1103515245 + 12345;
+			ud[i] = seed >> 16;
+		}
+		len = mkframe(buf, 0x08, 0xfe, 0x51, ud, l - 3);
+		for (unsigned int k = 0; k < 40; k++) {
+			enum mbus_frame_type type;
+			struct nmbus_frame f;
+			size_t n = len, pos;
+			uint8_t old;
+			bool valid, link_ok;
+
+			seed = seed * 1103515245 + 12345;
+			pos = (seed >> 8) % (len + 1);
+			old = buf[pos];
+			if (k == 1)
+				n = len - 1;		/* truncated */
+			else if (k == 2)
+				n = len + 1;		/* one byte too many */
+			else if (k > 2)
+				buf[pos] += 1 + (seed >> 20) % 255;
+			valid = mbus_frame_check(buf, n, &type) == MBUS_EV_FRAME;
+			nmbus_decode(&f, buf, n, NULL, 0);
+			link_ok = f.error.code == NMBUS_OK ||
+				  f.error.code > NMBUS_E_STOP;
+			if (valid != link_ok ||
+			    (valid && (type == MBUS_FRAME_TYPE_LONG) !=
+				      (f.type == NMBUS_FRAME_LONG)))
+				disagree++;
+			buf[pos] = old;
+		}
+	}
+	EXPECT_EQ(0u, disagree);
 }
 
 TEST(missing_stop_byte_is_reported)
