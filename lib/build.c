@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "mbus_frame.h"
-#include "nmbus.h"
+#include "nmbus-internal.h"
 
 /* DIF: data field (low nibble), function, storage LSB, extension. */
 #define DIF_CODING_MASK		0x0f
@@ -45,23 +45,10 @@ enum {
 	DF_VARIABLE, DF_BCD12, DF_SPECIAL,
 };
 
-/* Size in bytes of each data field; -1: variable or special. */
-static const signed char df_size[16] = {
-	[DF_NONE] = 0,   [DF_INT8] = 1,  [DF_INT16] = 2,  [DF_INT24] = 3,
-	[DF_INT32] = 4,  [DF_REAL] = 4,  [DF_INT48] = 6,  [DF_INT64] = 8,
-	[DF_SELECT] = 0, [DF_BCD2] = 1,  [DF_BCD4] = 2,   [DF_BCD6] = 3,
-	[DF_BCD8] = 4,   [DF_VARIABLE] = -1, [DF_BCD12] = 6,
-	[DF_SPECIAL] = -1,
-};
-
 static bool df_is_bcd(unsigned int df)
 {
 	return (df >= DF_BCD2 && df <= DF_BCD8) || df == DF_BCD12;
 }
-
-#ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
-#endif
 
 /* Baud rates selected by CI B8..BF (EN 13757-3). */
 static const unsigned int ci_baud[] = {
@@ -235,17 +222,19 @@ static bool int_fits(int64_t v, unsigned int nbytes)
 
 static int encode_int(struct out *o, unsigned int df, int64_t v)
 {
+	unsigned int n = nmbus_dif_len[df];
 	uint8_t bcd[8];
-	int n = df_size[df];
+	int ret;
 
 	if (df_is_bcd(df)) {
-		n = nmbus_bcd_encode(bcd, 2 * n, v);
-		if (n < 0)
-			return n;
-		put_bytes(o, bcd, n);
+		ret = nmbus_bcd_encode(bcd, 2 * n, v);
+		if (ret < 0)
+			return ret;
+		put_bytes(o, bcd, ret);
 		return 0;
 	}
-	if (n <= 0 || df == DF_REAL || df == DF_SELECT || !int_fits(v, n))
+	/* DF_NONE and DF_SELECT carry no data, DF_VARIABLE no integer. */
+	if (!n || n >= NMBUS_DL_VAR || df == DF_REAL || !int_fits(v, n))
 		return -EINVAL;
 	put_le(o, (uint64_t)v, n);
 	return 0;
@@ -763,6 +752,18 @@ int nmbus_secaddr_format(const uint8_t addr[NMBUS_SECADDR_LEN], char *str,
 	}
 	str[NMBUS_SECADDR_STRLEN] = '\0';
 	return NMBUS_SECADDR_STRLEN;
+}
+
+bool nmbus_header_get_secaddr(const struct nmbus_header *h,
+			      uint8_t addr[NMBUS_SECADDR_LEN])
+{
+	for (int i = 0; i < 4; i++)
+		addr[i] = (uint8_t)(h->id >> (8 * i));
+	addr[4] = (uint8_t)h->manufacturer;
+	addr[5] = (uint8_t)(h->manufacturer >> 8);
+	addr[6] = h->version;
+	addr[7] = h->medium;
+	return h->has_address;
 }
 
 static bool nibble_match(uint8_t mask, uint8_t value)

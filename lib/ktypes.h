@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
- * The kernel's short integer type names for the code in driver/ that is
- * also built in user space (the frame delimiter).
+ * Kernel idioms for user space: the short integer type names for the code
+ * in driver/ that is also built there (the frame delimiter), and the one
+ * ARRAY_SIZE() of libnmbus and the tools.
  */
 #ifndef NMBUS_KTYPES_H
 #define NMBUS_KTYPES_H
@@ -13,5 +14,10 @@
 typedef __u8 u8;
 typedef __u16 u16;
 typedef __u32 u32;
+
+/* Elements of an array (not a pointer). kselftest_harness.h has its own. */
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#endif
 
 #endif

@@ -10,9 +10,21 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ktypes.h"
 #include "nmbus.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/*
+ * Length in bytes of the data field a DIF gives (EN 13757-3 table 4, "Data
+ * field" code in the low nibble), indexed by the whole DIF:
+ * NMBUS_DL_VAR for a variable length (code Dh: an LVAR byte follows the
+ * VIB), NMBUS_DL_SPECIAL for the special functions (code Fh). Both are
+ * larger than any data left, so that a bounds check catches them. The one
+ * copy: the record walk (decode.c) and the record builder (build.c) read it.
+ */
+#define NMBUS_DL_VAR		0xfe
+#define NMBUS_DL_SPECIAL	0xff
+
+extern const uint8_t nmbus_dif_len[256];
 
 /* How the data of a VIF is to be read. */
 enum vif_kind {

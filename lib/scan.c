@@ -17,6 +17,7 @@
 
 #include <linux/mbus.h>
 
+#include "ktypes.h"
 #include "nmbus.h"
 
 _Static_assert(NMBUS_STATUS_FRAME == MBUS_STATUS_FRAME &&
@@ -307,7 +308,7 @@ NMBUS_API const char *nmbus_status_name(int status)
 		[NMBUS_STATUS_BREAK] = "break",
 	};
 
-	if (status < 0 || (size_t)status >= sizeof(names) / sizeof(names[0]))
+	if (status < 0 || (size_t)status >= ARRAY_SIZE(names))
 		return "unknown";
 	return names[status];
 }
@@ -360,18 +361,6 @@ static bool status_is_collision(int status)
 	return status == NMBUS_STATUS_GARBLED || status == NMBUS_STATUS_BREAK;
 }
 
-static void header_to_secaddr(const struct nmbus_header *h, uint8_t *sec)
-{
-	sec[0] = h->id & 0xff;
-	sec[1] = (h->id >> 8) & 0xff;
-	sec[2] = (h->id >> 16) & 0xff;
-	sec[3] = h->id >> 24;
-	sec[4] = h->manufacturer & 0xff;
-	sec[5] = h->manufacturer >> 8;
-	sec[6] = h->version;
-	sec[7] = h->medium;
-}
-
 /*
  * Fill @res from the REQ_UD2 reply in s->rx. Return true if it is a
  * response with an identifying data header.
@@ -391,7 +380,7 @@ static bool scan_decode_reply(struct scan_ctx *s, struct nmbus_scan_result *res)
 	res->status = NMBUS_STATUS_FRAME;
 	res->primary = f.a;
 	res->header = f.header;
-	header_to_secaddr(&f.header, res->secaddr);
+	nmbus_header_get_secaddr(&f.header, res->secaddr);
 	res->frame = s->rx;
 	res->frame_len = s->rx_len;
 	return true;

@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * EN 13757-3 code tables: VIF (primary, FBh and FDh extensions),
- * combinable VIFEs, units and media.
+ * EN 13757-3 code tables: data field lengths, VIF (primary, FBh and FDh
+ * extensions), combinable VIFEs, units and media.
  *
  * Each table is a const array indexed by the code, one row per code. The
  * group macros only spell out the rows of a code range whose power of ten
  * climbs by one per code (E000 0nnn energy 10^(nnn-3) Wh, ...).
  */
 #include "nmbus-internal.h"
+
+/* Data field lengths (EN 13757-3 table 4), the same for each DIF nibble. */
+#define DL16		0, 1, 2, 3, 4, 4, 6, 8, 0, 1, 2, 3, 4, NMBUS_DL_VAR, 6, \
+			NMBUS_DL_SPECIAL
+#define DL64		DL16, DL16, DL16, DL16
+
+const uint8_t nmbus_dif_len[256] = { DL64, DL64, DL64, DL64 };
 
 #define ROW(q, xq, u, e, k) \
 	{ q, xq, NMBUS_UNIT_##u, e, k, sizeof(q) - 1, sizeof(xq) - 1 }

@@ -45,6 +45,7 @@
 #include <linux/mbus.h>
 
 #include "attach-tcp.h"
+#include "ktypes.h"
 #include "rfc2217.h"
 
 /* Reconnecting: first pause, longest pause, and how long a connection
@@ -175,7 +176,7 @@ static uint32_t speed_to_baud(speed_t s)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(map); i++)
 		if (map[i].s == s)
 			return map[i].baud;
 	return 0;
@@ -505,7 +506,7 @@ static int cpo_send_setup(struct tcp_relay *r)
 
 	if (cpo_send_baud(r))
 		return -1;
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		if (sock_send(r, b, cpo_set_u8(b, cmds[i][0], cmds[i][1])))
 			return -1;
 	return 0;
@@ -839,7 +840,7 @@ static void relay_negotiate(struct tcp_relay *r)
 	r->state = ST_NEGOTIATE;
 	r->t_start = now_ms();
 	r->deadline = r->t_start + NEGOTIATE_TIMEOUT_MS;
-	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(opts); i++)
 		if (tn_send_option(r, opts[i][0], opts[i][1]))
 			return;
 }

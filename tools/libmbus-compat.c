@@ -245,14 +245,14 @@ static bool send_select(const char *mask, struct reply *r)
 static bool reply_secondary(const struct reply *r, char out[17])
 {
 	struct nmbus_record rec[NMBUS_MAX_RECORDS];
+	uint8_t sec[NMBUS_SECADDR_LEN];
 	struct nmbus_frame f;
 
 	nmbus_decode(&f, r->buf, r->len, rec, NMBUS_MAX_RECORDS);
 	if (f.type != NMBUS_FRAME_LONG || f.data_type != NMBUS_DATA_VARIABLE)
 		return false;
-	snprintf(out, 17, "%08X%02X%02X%02X%02X", (unsigned int)f.header.id,
-		 f.header.manufacturer & 0xff, f.header.manufacturer >> 8,
-		 f.header.version, f.header.medium);
+	nmbus_header_get_secaddr(&f.header, sec);
+	nmbus_secaddr_format(sec, out, NMBUS_SECADDR_STRLEN + 1);
 	return true;
 }
 
@@ -320,7 +320,7 @@ static void frame_print(const struct reply *r)
 
 	nmbus_decode(&f, r->buf, r->len, NULL, 0);
 	printf("mbus_frame_print: Dumping M-Bus frame [type %d, %zu bytes]: ",
-	       (unsigned int)f.type < sizeof(types) / sizeof(types[0]) ?
+	       (unsigned int)f.type < ARRAY_SIZE(types) ?
 	       types[f.type] : 0, r->len);
 	for (size_t i = 0; i < r->len; i++)
 		printf("%.2X ", r->buf[i]);
@@ -1069,14 +1069,14 @@ int main(int argc, char **argv)
 		name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 :
 		       argv[0];
 	}
-	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(tools); i++)
 		if (!strcmp(name, tools[i].name))
 			return tools[i].main(argc, argv);
 	fprintf(stderr,
 		"%s: run me as one of libmbus's serial tools (a link of that name),\n"
 		"or as '%s TOOL [ARGUMENTS]': ", get_prog_name(),
 		get_prog_name());
-	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(tools); i++)
 		fprintf(stderr, "%s%s", i ? ", " : "", tools[i].name);
 	fprintf(stderr, "\n");
 	return EXIT_USAGE;

@@ -22,6 +22,7 @@
 #include <linux/mbus.h>
 
 #include "attach-tcp.h"
+#include "ktypes.h"
 
 static const char *prog = "mbus-attach";
 
@@ -68,7 +69,7 @@ static int parse_baud(const char *s, __u32 *baud)
 	v = strtoul(s, &end, 10);
 	if (errno || *end || end == s)
 		return -1;
-	for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(rates); i++) {
 		if (v == rates[i]) {
 			*baud = v;
 			return 0;

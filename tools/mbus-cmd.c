@@ -136,7 +136,7 @@ static int build_select(uint8_t *tx, size_t size, int argc, char **argv)
 
 	if (argc < 1)
 		die_usage("select-telegram: which telegram?");
-	for (size_t i = 0; i < sizeof(telegrams) / sizeof(telegrams[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(telegrams); i++) {
 		if (strcmp(argv[0], telegrams[i].name))
 			continue;
 		if (argc != 1 + telegrams[i].indexed)
@@ -297,45 +297,18 @@ static bool send_broadcast(struct nmbus_dev *dev, const uint8_t *tx, int len,
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "baud", required_argument, NULL, 'b' },
-		{ "retries", required_argument, NULL, 'R' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 }
+		OPT_BAUD, OPT_RETRIES, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_END
 	};
-	unsigned long baud = 0, retries = 6;
+	struct bus_opts o = BUS_OPTS_INIT;
 	uint8_t sec[NMBUS_SECADDR_LEN];
 	uint8_t tx[NMBUS_FRAME_MAX];
 	struct nmbus_dev *dev;
 	const char *cmd;
-	bool json = false, ok, broadcast;
-	int c, len, primary = -1;
+	bool ok, broadcast;
+	int len, primary = -1;
 
 	/* '+': stop at DEVICE, so command arguments are never options. */
-	while ((c = getopt_long(argc, argv, "+b:R:jhv", longopts,
-				NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			baud = parse_baud_arg(optarg);
-			break;
-		case 'R':
-			retries = parse_retries_arg(optarg);
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'v':
-			print_version();
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
+	bus_getopt(argc, argv, "+b:R:jhv", longopts, &o, usage);
 	if (argc - optind < 3)
 		die_usage("expected DEVICE, ADDRESS and COMMAND");
 
@@ -347,20 +320,14 @@ int main(int argc, char **argv)
 			    argv + optind + 3);
 	if (len < 0)
 		die_usage("%s: bad arguments", cmd);
-	dev = nmbus_dev_open(argv[optind]);
-	if (!dev)
-		die_perror("%s", argv[optind]);
-	if (baud && nmbus_dev_set_baud(dev, (unsigned int)baud))
-		die_perror("set baud rate %lu", baud);
-	if (retries <= 5 && nmbus_dev_set_retries(dev, (unsigned int)retries))
-		die_perror("set retries");
+	dev = bus_open(argv[optind], &o);
 	if (broadcast) {
 		ok = send_broadcast(dev, tx, len, cmd);
 	} else {
 		bind_meter_address(dev, argv[optind + 1], primary, sec);
 		ok = send_expect_ack(dev, tx, len, cmd);
 	}
-	print_result(json, argv[optind], argv[optind + 1], cmd, ok, broadcast);
+	print_result(o.json, argv[optind], argv[optind + 1], cmd, ok, broadcast);
 	nmbus_dev_close(dev);
 	return ok ? EXIT_OK : EXIT_FAIL;
 }

@@ -53,7 +53,7 @@ static const struct {
 
 static enum nmbus_format parse_format(const char *s)
 {
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(formats); i++)
 		if (!strcmp(s, formats[i].name))
 			return formats[i].format;
 	die_usage("unknown format '%s'", s);

@@ -79,7 +79,7 @@ static const struct {
 
 static enum nmbus_format parse_format(const char *s)
 {
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(formats); i++)
 		if (!strcmp(s, formats[i].name))
 			return formats[i].format;
 	die_usage("unknown format '%s'", s);
@@ -286,27 +286,26 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "nke", no_argument, NULL, 'n' },
 		{ "profile", required_argument, NULL, 'p' },
-		{ "baud", required_argument, NULL, 'b' },
+		OPT_BAUD,
 		{ "keep-baud", no_argument, NULL, 'k' },
-		{ "retries", required_argument, NULL, 'R' },
+		OPT_RETRIES,
 		{ "max-telegrams", required_argument, NULL, 'm' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "history", optional_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 }
+		OPT_HELP, OPT_VERSION, OPT_END
 	};
 	struct read_state st = { .format = NMBUS_FORMAT_JSON };
 	const struct nmbus_profile *profile = NULL;
-	unsigned long baud = 0, retries = 6, max = TELEGRAMS_DEFAULT;
+	unsigned long max = TELEGRAMS_DEFAULT;
+	struct bus_opts o = BUS_OPTS_INIT;	/* no --json: --format */
 	uint8_t sec[NMBUS_SECADDR_LEN];
 	struct nmbus_dev *dev;
 	bool nke = false, keep_baud = false, ok;
 	unsigned int history = 0;
 	int c, n, primary;
 
-	while ((c = getopt_long(argc, argv, "np:b:kR:m:f:H::hv", longopts,
-				NULL)) != -1) {
+	while ((c = bus_getopt(argc, argv, "np:b:kR:m:f:H::hv", longopts,
+			       &o, usage)) != -1) {
 		switch (c) {
 		case 'n':
 			nke = true;
@@ -320,14 +319,8 @@ int main(int argc, char **argv)
 			if (!profile)
 				die_usage("unknown profile '%s'", optarg);
 			break;
-		case 'b':
-			baud = parse_baud_arg(optarg);
-			break;
 		case 'k':
 			keep_baud = true;
-			break;
-		case 'R':
-			retries = parse_retries_arg(optarg);
 			break;
 		case 'm':
 			if (!parse_uint(optarg, TELEGRAMS_MAX, &max) || !max)
@@ -340,15 +333,6 @@ int main(int argc, char **argv)
 		case 'H':
 			history = parse_history(optarg);
 			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'v':
-			print_version();
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
 		}
 	}
 	if (argc - optind != 2)
@@ -365,10 +349,7 @@ int main(int argc, char **argv)
 	}
 	if (profile)
 		apply_profile(dev, profile);
-	if (baud && nmbus_dev_set_baud(dev, (unsigned int)baud))
-		die_perror("set baud rate %lu", baud);
-	if (retries <= 5 && nmbus_dev_set_retries(dev, (unsigned int)retries))
-		die_perror("set retries");
+	bus_apply_opts(dev, &o);
 	bind_meter_address(dev, argv[optind + 1], primary, sec);
 	if (nke)
 		send_nke(dev);

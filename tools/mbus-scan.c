@@ -450,8 +450,7 @@ int main(int argc, char **argv)
 		ok = scan_once(dev, &o);
 	} else {
 		old_baud = nmbus_dev_get_baud(dev);
-		for (size_t i = 0; ok && i < sizeof(all_bauds) /
-					       sizeof(all_bauds[0]); i++) {
+		for (size_t i = 0; ok && i < ARRAY_SIZE(all_bauds); i++) {
 			set_baud(dev, all_bauds[i]);
 			ok = scan_once(dev, &o);
 		}

@@ -51,48 +51,22 @@ static void upper(char *s)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "baud", required_argument, NULL, 'b' },
+		OPT_BAUD,
 		{ "no-reply", no_argument, NULL, 'n' },
-		{ "retries", required_argument, NULL, 'R' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 }
+		OPT_RETRIES, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_END
 	};
 	uint8_t tx[NMBUS_FRAME_MAX], rx[NMBUS_FRAME_MAX];
-	unsigned long retries = 6, baud = 0;
-	bool no_reply = false, json = false;
+	struct bus_opts o = BUS_OPTS_INIT;
 	char text[4 * NMBUS_FRAME_MAX], name[16];
 	size_t pos, rx_len = 0;
 	struct nmbus_dev *dev;
+	bool no_reply = false;
 	ssize_t n;
-	int c, st;
+	int st;
 
-	while ((c = getopt_long(argc, argv, "b:nR:jhv", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			baud = parse_baud_arg(optarg);
-			break;
-		case 'n':
-			no_reply = true;
-			break;
-		case 'R':
-			retries = parse_retries_arg(optarg);
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'v':
-			print_version();
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
+	/* -n/--no-reply is its one option of its own. */
+	while (bus_getopt(argc, argv, "b:nR:jhv", longopts, &o, usage) == 'n')
+		no_reply = true;
 	if (argc - optind < 2)
 		die_usage("expected DEVICE and HEX");
 	text[0] = '\0';
@@ -109,13 +83,7 @@ int main(int argc, char **argv)
 	if (!n)
 		die_usage("empty frame");
 
-	dev = nmbus_dev_open(argv[optind]);
-	if (!dev)
-		die_perror("%s", argv[optind]);
-	if (baud && nmbus_dev_set_baud(dev, (unsigned int)baud))
-		die_perror("set baud rate %lu", baud);
-	if (retries <= 5 && nmbus_dev_set_retries(dev, (unsigned int)retries))
-		die_perror("set retries");
+	dev = bus_open(argv[optind], &o);
 	st = nmbus_dev_xfer(dev, tx, (size_t)n,
 			    no_reply ? NMBUS_XFER_NO_REPLY : 0, rx, sizeof(rx),
 			    &rx_len);
@@ -124,7 +92,7 @@ int main(int argc, char **argv)
 	nmbus_dev_close(dev);
 
 	snprintf(name, sizeof(name), "%s", nmbus_status_name(st));
-	if (json) {
+	if (o.json) {
 		printf("{\"status\":");
 		print_json_str(name);
 		printf(",\"reply\":\"");

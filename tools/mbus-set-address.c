@@ -183,62 +183,29 @@ static const char *set_address(struct nmbus_dev *dev, const char *addr,
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "baud", required_argument, NULL, 'b' },
-		{ "retries", required_argument, NULL, 'R' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 }
+		OPT_BAUD, OPT_RETRIES, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_END
 	};
 	char new_text[NMBUS_SECADDR_STRLEN + 1];
-	unsigned long baud = 0, retries = 6;
+	struct bus_opts o = BUS_OPTS_INIT;
 	uint8_t sec[NMBUS_SECADDR_LEN];
 	struct new_addr n;
 	struct nmbus_dev *dev;
 	const char *why;
-	bool json = false;
-	int c, primary;
+	int primary;
 
-	while ((c = getopt_long(argc, argv, "b:R:jhv", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			baud = parse_baud_arg(optarg);
-			break;
-		case 'R':
-			retries = parse_retries_arg(optarg);
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'v':
-			print_version();
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
+	bus_getopt(argc, argv, "b:R:jhv", longopts, &o, usage);
 	if (argc - optind != 3)
 		die_usage("expected DEVICE, ADDRESS and NEW");
 
 	primary = parse_meter_address(argv[optind + 1], sec);
 	parse_new(argv[optind + 2], &n);
-	dev = nmbus_dev_open(argv[optind]);
-	if (!dev)
-		die_perror("%s", argv[optind]);
-	if (baud && nmbus_dev_set_baud(dev, (unsigned int)baud))
-		die_perror("set baud rate %lu", baud);
-	if (retries <= 5 && nmbus_dev_set_retries(dev, (unsigned int)retries))
-		die_perror("set retries");
+	dev = bus_open(argv[optind], &o);
 	bind_meter_address(dev, argv[optind + 1], primary, sec);
 
 	snprintf(new_text, sizeof(new_text), "%s", argv[optind + 2]);
 	why = set_address(dev, argv[optind + 1], &n, new_text,
 			  sizeof(new_text));
-	print_result(json, argv[optind], argv[optind + 1], new_text, !why,
+	print_result(o.json, argv[optind], argv[optind + 1], new_text, !why,
 		     why);
 	nmbus_dev_close(dev);
 	return why ? EXIT_FAIL : EXIT_OK;

@@ -98,62 +98,30 @@ static const char *set_baud(struct nmbus_dev *dev, const char *addr,
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "baud", required_argument, NULL, 'b' },
-		{ "retries", required_argument, NULL, 'R' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 }
+		OPT_BAUD, OPT_RETRIES, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_END
 	};
-	unsigned long from = 0, retries = 6, baud;
+	struct bus_opts o = BUS_OPTS_INIT;	/* --baud: the rate to start at */
 	uint8_t sec[NMBUS_SECADDR_LEN];
 	struct nmbus_dev *dev;
+	unsigned long baud;
 	unsigned int old;
 	const char *why;
-	bool json = false;
-	int c, primary;
+	int primary;
 
-	while ((c = getopt_long(argc, argv, "b:R:jhv", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			from = parse_baud_arg(optarg);
-			break;
-		case 'R':
-			retries = parse_retries_arg(optarg);
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'v':
-			print_version();
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
+	bus_getopt(argc, argv, "b:R:jhv", longopts, &o, usage);
 	if (argc - optind != 3)
 		die_usage("expected DEVICE, ADDRESS and BAUD");
 
 	primary = parse_meter_address(argv[optind + 1], sec);
 	baud = parse_baud_arg(argv[optind + 2]);
-	dev = nmbus_dev_open(argv[optind]);
-	if (!dev)
-		die_perror("%s", argv[optind]);
-	if (from && nmbus_dev_set_baud(dev, (unsigned int)from))
-		die_perror("set baud rate %lu", from);
-	if (retries <= 5 && nmbus_dev_set_retries(dev, (unsigned int)retries))
-		die_perror("set retries");
+	dev = bus_open(argv[optind], &o);
 	old = nmbus_dev_get_baud(dev);
 	if (!old)
 		die_perror("%s: read the baud rate", argv[optind]);
 	bind_meter_address(dev, argv[optind + 1], primary, sec);
 
 	why = set_baud(dev, argv[optind + 1], old, (unsigned int)baud);
-	print_result(json, argv[optind], argv[optind + 1], old,
+	print_result(o.json, argv[optind], argv[optind + 1], old,
 		     (unsigned int)baud, !why, why);
 	nmbus_dev_close(dev);
 	return why ? EXIT_FAIL : EXIT_OK;

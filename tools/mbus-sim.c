@@ -25,11 +25,6 @@
 #include "sim-line.h"
 #include "tools-common.h"
 
-
-#ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
-#endif
-
 #define NSEC_PER_SEC		1000000000LL
 #define USEC_PER_SEC		1000000LL
 

@@ -514,7 +514,7 @@ static const struct setting *find_setting(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(settings); i++)
 		if (!strcmp(settings[i].name, name))
 			return &settings[i];
 	return NULL;
@@ -836,7 +836,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		die_usage("no command given");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[optind], commands[i].name))
 			continue;
 		nl = nl_open();

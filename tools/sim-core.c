@@ -16,10 +16,6 @@
 
 #include "sim-core.h"
 
-#ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
-#endif
-
 #define C_FUNC_MASK		0x4f	/* C without FCB and FCV */
 #define ADDR_ANY		MBUS_ADDR_TEST
 #define VIF_EXT			0x80
@@ -301,63 +297,19 @@ static int meter_req_ud2(const struct sim_bus *bus, struct sim_meter *m,
 	return len;
 }
 
-/* ---- SND_UD ---------------------------------------------------------------- */
-
-/* One record of a SND_UD CI 51, as far as a meter needs it. */
-struct req_record {
-	uint8_t dif;
-	unsigned int df;		/* data field */
-	uint64_t storage;
-	const uint8_t *vib;		/* VIF, VIFEs */
-	size_t vib_len;
-	const uint8_t *data;
+/* A request as the meters see it (parse_request()). */
+struct request {
+	const uint8_t *frame;		/* the whole frame */
+	size_t frame_len;
+	uint8_t c;
+	uint8_t a;
+	bool is_long;
+	uint8_t ci;
+	const uint8_t *data;		/* after the CI */
 	size_t len;
 };
 
-static const signed char df_len[16] = {
-	0, 1, 2, 3, 4, 4, 6, 8, 0, 1, 2, 3, 4, -1, 6, -1,
-};
-
-/* Parse the record at @p (@end: end of data); returns its length or 0. */
-static size_t parse_record(const uint8_t *p, const uint8_t *end,
-			   struct req_record *r)
-{
-	const uint8_t *q = p;
-	unsigned int shift = 1;
-
-	memset(r, 0, sizeof(*r));
-	r->dif = *q++;
-	r->df = r->dif & 0x0f;
-	r->storage = r->dif >> 6 & 1;
-	if (r->df == 0x0f) {		/* manufacturer data: to the end */
-		r->data = q;
-		r->len = end - q;
-		return end - p;
-	}
-	for (bool ext = r->dif & DIF_EXT; ext; shift += 4) {
-		if (q >= end || shift > 41)
-			return 0;
-		r->storage |= (uint64_t)(*q & 0x0f) << shift;
-		ext = *q++ & DIF_EXT;
-	}
-	r->vib = q;
-	do {
-		if (q >= end)
-			return 0;
-	} while (*q++ & VIF_EXT);
-	r->vib_len = q - r->vib;
-	if (r->df == 0x0d) {
-		if (q >= end)
-			return 0;
-		r->len = *q++;
-	} else {
-		r->len = df_len[r->df];
-	}
-	r->data = q;
-	if (r->len > (size_t)(end - q))
-		return 0;
-	return q + r->len - p;
-}
+/* ---- SND_UD ---------------------------------------------------------------- */
 
 static uint32_t bcd_value(const uint8_t *p, size_t n, bool *ok)
 {
@@ -396,34 +348,40 @@ static void elvaco_disconnector(struct sim_meter *m, uint8_t ctl)
 	m->disconnector = (m->disconnector & ~3u) | (m->disconnector >> 6 & 3);
 }
 
-/* Apply one record; false if the meter cannot execute it (no ACK). */
-static bool meter_apply_record(struct sim_meter *m, const struct req_record *r)
+/*
+ * Apply record @r of the SND_UD CI 51 @f; false if the meter cannot
+ * execute it (no ACK). DIF 0Fh, 1Fh and 7Fh take the rest of the data:
+ * Elvaco commands.
+ */
+static bool meter_apply_record(struct sim_meter *m, const struct nmbus_frame *f,
+			       const struct nmbus_record *r)
 {
+	const uint8_t *data = f->buf + r->data_offset;
+	unsigned int df = r->dif & 0x0f;
+	uint8_t vif = r->vif;
 	bool ok = true;
-	uint8_t vif;
 
-	if (r->df == 0x0f)
-		return m->profile->elvaco && r->len &&
-		       elvaco_command_known(r->data[0]);
-	vif = r->vib[0];
+	if (r->kind != NMBUS_RECORD_DATA)
+		return m->profile->elvaco && r->offset + 1u < f->data_end &&
+		       elvaco_command_known(f->buf[r->offset + 1]);
 	if (r->dif == 0x01 && vif == 0x7a) {		/* primary address */
-		if (r->data[0] > MBUS_ADDR_PRIMARY_MAX)
+		if (data[0] > MBUS_ADDR_PRIMARY_MAX)
 			return false;
-		m->addr = r->data[0];
+		m->addr = data[0];
 	} else if (r->dif == 0x0c && vif == 0x79) {	/* identification */
-		uint32_t id = bcd_value(r->data, 4, &ok);
+		uint32_t id = bcd_value(data, 4, &ok);
 
 		if (ok)
 			m->id = id;
-	} else if (r->dif == 0x01 && r->vib_len == 2 && vif == 0xfd &&
-		   r->vib[1] == 0x1a) {			/* digital output */
+	} else if (r->dif == 0x01 && r->n_vife == 1 && vif == 0xfd &&
+		   r->vife[0] == 0x1a) {		/* digital output */
 		if (!m->profile->elvaco)
 			return false;
-		elvaco_disconnector(m, r->data[0]);
-	} else if (r->df == 0x00 && r->vib_len == 2 && vif == 0xfe &&
-		   r->vib[1] == 0x0b) {			/* freeze */
+		elvaco_disconnector(m, data[0]);
+	} else if (df == 0x00 && r->n_vife == 1 && vif == 0xfe &&
+		   r->vife[0] == 0x0b) {		/* freeze */
 		m->frozen = true;
-	} else if (r->df == 0x08) {			/* readout selection */
+	} else if (df == 0x08) {			/* readout selection */
 		if (vif != 0x7e && vif != 0x7f)
 			return false;
 		m->storage = r->storage;
@@ -435,23 +393,25 @@ static bool meter_apply_record(struct sim_meter *m, const struct req_record *r)
 	return ok;
 }
 
-static bool meter_data_send(struct sim_meter *m, const uint8_t *p, size_t n)
+/*
+ * The records of the SND_UD CI 51 @frame (@len bytes), located by
+ * libnmbus's decoder and applied in order: false (no ACK) at the first
+ * the meter cannot execute or that is malformed, those before it applied.
+ */
+static bool meter_data_send(struct sim_meter *m, const uint8_t *frame,
+			    size_t len)
 {
-	const uint8_t *end = p + n;
-	struct req_record r;
-	size_t len;
+	struct nmbus_record recs[MBUS_FRAME_MAX];	/* >= 1 byte each */
+	struct nmbus_frame f;
+	int rc = nmbus_decode(&f, frame, len, recs, ARRAY_SIZE(recs));
 
-	while (p < end) {
-		if (*p == NMBUS_DIF_IDLE_FILLER) {
-			p++;
-			continue;
-		}
-		len = parse_record(p, end, &r);
-		if (!len || !meter_apply_record(m, &r))
+	for (unsigned int i = 0; i < f.n_records; i++) {
+		if (!meter_apply_record(m, &f, &recs[i]))
 			return false;
-		p += len;
+		if (recs[i].kind != NMBUS_RECORD_DATA)
+			return true;
 	}
-	return true;
+	return rc == 0;
 }
 
 static bool meter_set_baud(struct sim_meter *m, uint8_t ci,
@@ -468,9 +428,11 @@ static bool meter_set_baud(struct sim_meter *m, uint8_t ci,
 	return true;
 }
 
-static bool meter_snd_ud(struct sim_meter *m, uint8_t ci, const uint8_t *data,
-			 size_t n, unsigned int *new_baud)
+static bool meter_snd_ud(struct sim_meter *m, const struct request *rq,
+			 unsigned int *new_baud)
 {
+	uint8_t ci = rq->ci;
+
 	if (ci == NMBUS_CI_APP_RESET) {
 		sim_meter_reset(m);
 		m->storage = 0;
@@ -478,22 +440,13 @@ static bool meter_snd_ud(struct sim_meter *m, uint8_t ci, const uint8_t *data,
 		return true;
 	}
 	if (ci == NMBUS_CI_DATA_SEND)
-		return meter_data_send(m, data, n);
-	if (nmbus_ci_to_baud(ci) && !n)
+		return meter_data_send(m, rq->frame, rq->frame_len);
+	if (nmbus_ci_to_baud(ci) && !rq->len)
 		return meter_set_baud(m, ci, new_baud);
 	return false;
 }
 
 /* ---- addressing --------------------------------------------------------- */
-
-struct request {
-	uint8_t c;
-	uint8_t a;
-	bool is_long;
-	uint8_t ci;
-	const uint8_t *data;
-	size_t len;
-};
 
 /* Whether the meter takes a request to @a; broadcasts are taken too. */
 static bool meter_addressed(const struct sim_meter *m, uint8_t a)
@@ -566,7 +519,7 @@ static int meter_handle(const struct sim_bus *bus, struct sim_meter *m,
 	} else if (!rq->is_long && func == NMBUS_C_REQ_UD1) {
 		ack = true;		/* no alarm data: ACK */
 	} else if (rq->is_long && func == NMBUS_C_SND_UD) {
-		ack = meter_snd_ud(m, rq->ci, rq->data, rq->len, new_baud);
+		ack = meter_snd_ud(m, rq, new_baud);
 		/*
 		 * The FCB alternates per exchange with this slave, SND_UD
 		 * and REQ_UD2 alike (EN 13757-2): a REQ_UD2 after a SND_UD
@@ -676,6 +629,8 @@ static bool parse_request(const uint8_t *f, size_t len, struct request *rq)
 	if (mbus_frame_check(f, len, &type) != MBUS_EV_FRAME)
 		return false;
 	memset(rq, 0, sizeof(*rq));
+	rq->frame = f;
+	rq->frame_len = len;
 	if (type == MBUS_FRAME_TYPE_SHORT) {
 		rq->c = f[1];
 		rq->a = f[2];

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ktypes.h"
 #include "sim-line.h"
 
 #define TELNET_IAC		0xff
@@ -38,7 +39,7 @@ static const struct {
 	{ B38400, 38400 },
 };
 
-#define NSPEEDS		(sizeof(speeds) / sizeof(speeds[0]))
+#define NSPEEDS		(ARRAY_SIZE(speeds))
 
 static speed_t baud_to_speed(unsigned int baud)
 {

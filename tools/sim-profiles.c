@@ -21,10 +21,6 @@
 
 #include "sim-core.h"
 
-#ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
-#endif
-
 #define INT(h, v)	{ .rec = { .drh = h, .type = NMBUS_BUILD_INT, .i = (v) } }
 #define REAL(h, v)	{ .rec = { .drh = h, .type = NMBUS_BUILD_REAL, .r = (v) } }
 #define TEXT(h, v)	{ .rec = { .drh = h, .type = NMBUS_BUILD_TEXT, .text = (v) } }

@@ -88,6 +88,58 @@ void print_version(void)
 	printf("Copyright the n_mbus authors. License GPL-2.0-or-later.\n");
 }
 
+int bus_getopt(int argc, char **argv, const char *shortopts,
+	       const struct option *longopts, struct bus_opts *o,
+	       void (*usage)(FILE *out))
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			o->baud = parse_baud_arg(optarg);
+			break;
+		case 'R':
+			o->retries = parse_retries_arg(optarg);
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EXIT_OK);
+		case 'v':
+			print_version();
+			exit(EXIT_OK);
+		case '?':
+			usage(stderr);
+			exit(EXIT_USAGE);
+		default:
+			return c;
+		}
+	}
+	return -1;
+}
+
+void bus_apply_opts(struct nmbus_dev *dev, const struct bus_opts *o)
+{
+	if (o->baud && nmbus_dev_set_baud(dev, (unsigned int)o->baud))
+		die_perror("set baud rate %lu", o->baud);
+	if (o->retries < BUS_RETRIES_KEEP &&
+	    nmbus_dev_set_retries(dev, (unsigned int)o->retries))
+		die_perror("set retries");
+}
+
+struct nmbus_dev *bus_open(const char *path, const struct bus_opts *o)
+{
+	struct nmbus_dev *dev = nmbus_dev_open(path);
+
+	if (!dev)
+		die_perror("%s", path);
+	bus_apply_opts(dev, o);
+	return dev;
+}
+
 void print_json_str(const char *s)
 {
 	nmbus_json_string_print(s, strlen(s), stdout);
@@ -263,16 +315,7 @@ bool request_header(struct nmbus_dev *dev, const char *what, uint8_t *a,
 		return false;
 	}
 	*a = f.a;
-	if (sec) {
+	if (sec && !nmbus_header_get_secaddr(&f.header, sec))
 		memset(sec, 0xff, NMBUS_SECADDR_LEN);
-		if (f.header.has_address) {
-			for (int i = 0; i < 4; i++)
-				sec[i] = (uint8_t)(f.header.id >> (8 * i));
-			sec[4] = (uint8_t)f.header.manufacturer;
-			sec[5] = (uint8_t)(f.header.manufacturer >> 8);
-			sec[6] = f.header.version;
-			sec[7] = f.header.medium;
-		}
-	}
 	return true;
 }

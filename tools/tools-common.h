@@ -6,9 +6,12 @@
 #ifndef TOOLS_COMMON_H
 #define TOOLS_COMMON_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "ktypes.h"	/* ARRAY_SIZE() */
 
 /* Exit codes of every tool. */
 #define EXIT_OK		0
@@ -54,9 +57,49 @@ unsigned long parse_retries_arg(const char *s);
  */
 void print_json_str(const char *s);
 
-/* ---- meter addresses (libnmbus) ---- */
+/* ---- the options of the tools that talk to meters ---- */
 
 struct nmbus_dev;
+
+/* getopt_long() rows of the common options, as their man pages give them. */
+#define OPT_BAUD	{ "baud", required_argument, NULL, 'b' }
+#define OPT_RETRIES	{ "retries", required_argument, NULL, 'R' }
+#define OPT_JSON	{ "json", no_argument, NULL, 'j' }
+#define OPT_HELP	{ "help", no_argument, NULL, 'h' }
+#define OPT_VERSION	{ "version", no_argument, NULL, 'v' }
+#define OPT_END		{ NULL, 0, NULL, 0 }
+
+/* --retries not given: the port's setting stays. */
+#define BUS_RETRIES_KEEP	6
+
+/* What the common options asked for. */
+struct bus_opts {
+	unsigned long baud;	/* -b/--baud; 0: the port's rate stays */
+	unsigned long retries;	/* -R/--retries, 0-5, or BUS_RETRIES_KEEP */
+	bool json;		/* -j/--json */
+};
+
+#define BUS_OPTS_INIT	{ .retries = BUS_RETRIES_KEEP }
+
+/*
+ * getopt_long() over @argv that takes the common options itself: -b, -R
+ * and -j into @o (a bad value exits with EXIT_USAGE), -h prints @usage to
+ * stdout and exits with EXIT_OK, -v the version, and an unknown option
+ * prints @usage to stderr and exits with EXIT_USAGE. A tool lists in
+ * @shortopts and @longopts the common options it has and its own. Returns
+ * the next of the tool's own options (optarg set), or -1 after the last.
+ */
+int bus_getopt(int argc, char **argv, const char *shortopts,
+	       const struct option *longopts, struct bus_opts *o,
+	       void (*usage)(FILE *out));
+
+/* --baud and --retries of @o on @dev; exits with EXIT_FAIL if refused. */
+void bus_apply_opts(struct nmbus_dev *dev, const struct bus_opts *o);
+
+/* nmbus_dev_open(@path), then bus_apply_opts(); exits if either fails. */
+struct nmbus_dev *bus_open(const char *path, const struct bus_opts *o);
+
+/* ---- meter addresses (libnmbus) ---- */
 
 /*
  * ADDRESS of a meter: a primary address (0-250, 254), returned, or a

@@ -1314,6 +1314,23 @@ NMBUS_API int nmbus_secaddr_format(const uint8_t addr[NMBUS_SECADDR_LEN],
 				   char *str, size_t size);
 
 /**
+ * nmbus_header_get_secaddr() - the secondary address a data header carries
+ * @header: a header as nmbus_decode() fills it in
+ * @addr: output, 8 bytes in wire order (as nmbus_secaddr_parse() gives
+ *	them): ID BCD LSB first, manufacturer LSB first, version, medium
+ *
+ * Writes @addr from @header->id, manufacturer, version and medium
+ * whatever the CI (a header without an address has them 0). The one
+ * conversion libnmbus's scans and the tools use. Thread safe.
+ *
+ * Return: @header->has_address: true if the header carries an address
+ * (CI 72h/76h/73h/77h, selections), false if @addr holds only zeros from
+ * an address-less header (CI 7Ah, headerless records).
+ */
+NMBUS_API bool nmbus_header_get_secaddr(const struct nmbus_header *header,
+					uint8_t addr[NMBUS_SECADDR_LEN]);
+
+/**
  * nmbus_secaddr_match() - whether a slave's address matches a selection
  * mask, as EN 13757-3 defines it
  * @mask: the mask in wire order, with wildcards

@@ -10,6 +10,7 @@
 
 #include <nmbus.h>
 
+#include "mbus_frame.h"
 #include "test-decode-util.h"
 
 #pragma GCC diagnostic ignored "-Wunused-parameter"
@@ -120,6 +121,55 @@ TEST(checksum_of_every_length)
 	}
 }
 
+/*
+ * nmbus_decode() checks a complete long frame itself, with a checksum 16
+ * bytes a step, and leaves everything else to mbus_frame_check(): the two
+ * must agree on every frame, valid or damaged anywhere.
+ */
+TEST(long_frame_fast_path_agrees_with_mbus_frame_check)
+{
+	uint32_t seed = 4711;
+	unsigned int disagree = 0;
+
+	for (unsigned int l = 3; l <= 255; l++) {
+		uint8_t ud[255], buf[262] = { 0 };
+		size_t len;
+
+		for (unsigned int i = 0; i < l - 3; i++) {
+			seed = seed * 1103515245 + 12345;
+			ud[i] = seed >> 16;
+		}
+		len = mkframe(buf, 0x08, 0xfe, 0x51, ud, l - 3);
+		for (unsigned int k = 0; k < 40; k++) {
+			enum mbus_frame_type type;
+			struct nmbus_frame f;
+			size_t n = len, pos;
+			uint8_t old;
+			bool valid, link_ok;
+
+			seed = seed * 1103515245 + 12345;
+			pos = (seed >> 8) % (len + 1);
+			old = buf[pos];
+			if (k == 1)
+				n = len - 1;		/* truncated */
+			else if (k == 2)
+				n = len + 1;		/* one byte too many */
+			else if (k > 2)
+				buf[pos] += 1 + (seed >> 20) % 255;
+			valid = mbus_frame_check(buf, n, &type) == MBUS_EV_FRAME;
+			nmbus_decode(&f, buf, n, NULL, 0);
+			link_ok = f.error.code == NMBUS_OK ||
+				  f.error.code > NMBUS_E_STOP;
+			if (valid != link_ok ||
+			    (valid && (type == MBUS_FRAME_TYPE_LONG) !=
+				      (f.type == NMBUS_FRAME_LONG)))
+				disagree++;
+			buf[pos] = old;
+		}
+	}
+	EXPECT_EQ(0u, disagree);
+}
+
 TEST(missing_stop_byte_is_reported)
 {
 	struct decoded d;
@@ -181,9 +231,24 @@ TEST(long_header_fields)
 	EXPECT_EQ(1u, d.f.n_records);
 }
 
+TEST(long_header_gives_the_secondary_address_in_wire_order)
+{
+	static const uint8_t want[NMBUS_SECADDR_LEN] = {
+		0x78, 0x03, 0x49, 0x11, 0x77, 0x04, 0x0e, 0x16,
+	};
+	uint8_t sec[NMBUS_SECADDR_LEN];
+	struct decoded d;
+
+	ASSERT_EQ(0, decode_records(&d, REC(0x04, 0x13, 0x31, 0xd4, 0x00, 0x00)));
+	EXPECT_TRUE(nmbus_header_get_secaddr(&d.f.header, sec));
+	EXPECT_EQ(0, memcmp(want, sec, sizeof(want)));
+}
+
 TEST(short_header_of_ci_7a)
 {
 	const uint8_t ud[] = { 0x2a, 0x04, 0x34, 0x12, 0x01, 0xfd, 0x08, 0x07 };
+	static const uint8_t zero[NMBUS_SECADDR_LEN];
+	uint8_t sec[NMBUS_SECADDR_LEN];
 	struct nmbus_record rec[4];
 	struct nmbus_frame f;
 	uint8_t buf[32];
@@ -195,6 +260,8 @@ TEST(short_header_of_ci_7a)
 	EXPECT_EQ(0x04, f.header.status);
 	EXPECT_EQ(0x1234, f.header.signature);
 	EXPECT_EQ(1u, f.n_records);
+	EXPECT_FALSE(nmbus_header_get_secaddr(&f.header, sec));
+	EXPECT_EQ(0, memcmp(zero, sec, sizeof(zero)));
 }
 
 TEST(too_short_header_is_an_error)
