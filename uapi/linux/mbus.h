@@ -194,8 +194,11 @@ struct mbus_stats {
 	__u64 reserved[5];
 };
 
-/* 0xba: unused in Documentation/userspace-api/ioctl/ioctl-number.rst */
-#define MBUS_IOC_MAGIC		0xba
+/*
+ * 0xbe: free in the kernel's Documentation/userspace-api/ioctl/ioctl-number.rst
+ * (0xba, used before, is liveupdate's since 6.19; 0xb8 is mshv's).
+ */
+#define MBUS_IOC_MAGIC		0xbe
 
 /* On the tty N_MBUS is attached to: the N of /dev/mbusN. */
 #define MBUS_IOC_GET_INDEX	_IOR(MBUS_IOC_MAGIC, 0x00, __u32)
