@@ -562,7 +562,10 @@ static void read_all(struct gw_http *h, struct req *q)
 				continue;
 			}
 			free(j);
-			e = gw_error_json(rc, "meter '%s' not read", names[k]);
+			e = gw_error_json(rc, rc == 409 ?
+					  "meter '%s': a scan runs on its bus" :
+					  rc == 503 ? "meter '%s': the port is gone" :
+					  "meter '%s' not read", names[k]);
 			if (e) {
 				gw_buf_puts(&q->result, q->result.len > 1 ? "," : "");
 				gw_buf_puts(&q->result, e);
