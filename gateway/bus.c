@@ -25,6 +25,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -158,11 +159,35 @@ static void port_close(struct gw_bus_rt *b)
 	b->dev = NULL;
 }
 
+/* The tty N_MBUS is attached to, from sysfs (the tty attribute of mbusN). */
+static void port_tty(struct gw_bus_rt *b, char *out, size_t size)
+{
+	char path[64];
+	struct stat st;
+	FILE *fp;
+	int fd = nmbus_dev_get_fd(b->dev);
+
+	out[0] = '\0';
+	if (fd < 0 || fstat(fd, &st) || !S_ISCHR(st.st_mode))
+		return;
+	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/tty",
+		 major(st.st_rdev), minor(st.st_rdev));
+	fp = fopen(path, "r");
+	if (!fp)
+		return;
+	if (fgets(out, (int)size, fp))
+		out[strcspn(out, "\n")] = '\0';
+	else
+		out[0] = '\0';
+	fclose(fp);
+}
+
 static bool port_open(struct gw_bus_rt *b)
 {
 	struct nmbus_dev_params p;
 	const struct gw_bus_cfg *c = &b->cfg;
 	uint64_t now = gw_now_us();
+	char tty[32];
 
 	if (b->dev)
 		return true;
@@ -190,7 +215,10 @@ static bool port_open(struct gw_bus_rt *b)
 	    nmbus_dev_set_baud(b->dev, c->baud))
 		goto fail;
 	b->bus_baud = nmbus_dev_get_baud(b->dev);
+	port_tty(b, tty, sizeof(tty));
 	pthread_mutex_lock(&b->lock);
+	snprintf(b->tty, sizeof(b->tty), "%s", tty);
+	b->baud_now = b->bus_baud;
 	if (!b->port_ok)
 		gw_log("bus %s: %s open at %u Bd", c->name, c->port,
 		       b->bus_baud);

@@ -971,7 +971,8 @@ int gw_config_load_meters(struct gw_config *cfg, const char *dir)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n)		/* names is NULL in an empty directory */
+		qsort(names, n, sizeof(*names), cmp_names);
 	cfg->meters = calloc(n ? n : 1, sizeof(*cfg->meters));
 	if (!cfg->meters) {
 		perr_at(cfg, dir, 0, "out of memory");

@@ -413,6 +413,8 @@ struct gw_bus_rt {
 	/* figures for bridge/info */
 	bool port_ok;
 	char port_error[96];
+	char tty[32];			/* the tty behind the port, "" unknown */
+	unsigned int baud_now;		/* the port's rate when it opened */
 	double load;			/* bus time needed / time, estimate */
 	uint64_t cycle_us;		/* bus time of one read of every meter */
 	uint64_t reads, failures, late;

@@ -281,8 +281,13 @@ static void bus_json(struct gw_bus_rt *b, struct gw_buf *j)
 	gw_buf_json_str(j, b->cfg.name);
 	gw_buf_puts(j, ",\"port\":");
 	gw_buf_json_str(j, b->cfg.port);
-	if (b->cfg.baud)
-		gw_buf_printf(j, ",\"baud\":%u", b->cfg.baud);
+	gw_buf_puts(j, ",\"tty\":");
+	if (b->tty[0])
+		gw_buf_json_str(j, b->tty);
+	else
+		gw_buf_puts(j, "null");
+	if (b->baud_now)
+		gw_buf_printf(j, ",\"baud\":%u", b->baud_now);
 	else
 		gw_buf_puts(j, ",\"baud\":null");
 	gw_buf_printf(j, ",\"port_ok\":%s", b->port_ok ? "true" : "false");
@@ -788,8 +793,18 @@ static char *read_file(const char *path)
 	return gw_buf_take(&b);
 }
 
+/*
+ * libmicrohttpd's messages; one that repeats within LOG_QUIET_US (a
+ * flood: "Server reached connection limit") is counted, not logged again.
+ */
+#define LOG_QUIET_US	10000000ull
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	static char last[300];
+	static uint64_t last_us;
+	static unsigned long repeats;
+	uint64_t now = gw_now_us();
 	char line[300];
 	size_t n;
 
@@ -798,6 +813,15 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(line);
 	while (n && line[n - 1] == '\n')
 		line[--n] = '\0';
+	if (!strcmp(line, last) && now < last_us + LOG_QUIET_US) {
+		repeats++;
+		return;
+	}
+	if (repeats)
+		gw_log("http: %s (%lu times more)", last, repeats);
+	repeats = 0;
+	snprintf(last, sizeof(last), "%s", line);
+	last_us = now;
 	gw_log("http: %s", line);
 }
 
