@@ -647,15 +647,20 @@ static struct gw_meter_rt *find_meter(struct gw_bus_rt *b, const char *name)
 /* Read jobs of meters a reload removed; call with the lock held. */
 static void drop_orphans(struct gw_bus_rt *b)
 {
-	struct gw_job *j;
+	struct gw_job *j = b->jobs;
+	char name[GW_NAME_MAX];
 
-	for (j = b->jobs; j; j = j->next)
-		if (j->kind == GW_JOB_READ && !find_meter(b, j->meter)) {
-			finish_reads(b, j->meter, UINT64_MAX, NULL, 404,
-				     "meter '%s' was removed by a reload");
-			drop_orphans(b);	/* the list changed */
-			return;
+	while (j) {
+		if (j->kind != GW_JOB_READ || find_meter(b, j->meter)) {
+			j = j->next;
+			continue;
 		}
+		/* a copy: the job is the main thread's once finished */
+		memcpy(name, j->meter, sizeof(name));
+		finish_reads(b, name, UINT64_MAX, NULL, 404,
+			     "meter '%s' was removed by a reload");
+		j = b->jobs;	/* the list changed: from the start again */
+	}
 }
 
 int gw_bus_submit(struct gw_bus_rt *b, struct gw_job *j)

@@ -6,7 +6,8 @@
 # libsystemd, libmicrohttpd and json-c (libnmbus and the tools keep to
 # libc and libmnl).
 
-GW_CORE_SRCS := gateway/config.c gateway/values.c gateway/metrics.c
+GW_CORE_SRCS := gateway/config.c gateway/values.c gateway/metrics.c \
+	gateway/route.c
 GW_SRCS := $(GW_CORE_SRCS) $(filter-out $(GW_CORE_SRCS),$(wildcard gateway/*.c))
 GW_CORE_OBJS := $(GW_CORE_SRCS:%.c=$(O)/%.o)
 GW_OBJS := $(GW_SRCS:%.c=$(O)/%.o)

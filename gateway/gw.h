@@ -482,6 +482,31 @@ extern const char gw_csv_header[];
 void gw_csv_rows(struct gw_buf *b, const char *bus, const char *meter,
 		 const char *secaddr, const struct gw_snap *s);
 
+/* ---- HTTP routes (route.c) --------------------------------------------------- */
+
+enum gw_endpoint {
+	GW_EP_BUSES, GW_EP_METERS, GW_EP_CSV, GW_EP_METER, GW_EP_OBIS,
+	GW_EP_METRICS, GW_EP_METER_READ, GW_EP_READ, GW_EP_SCAN,
+};
+
+#define GW_ROUTE_SEGMENTS	3
+
+struct gw_route {
+	const char *seg[GW_ROUTE_SEGMENTS];	/* "*": a name */
+	bool post;				/* else GET and HEAD */
+	enum gw_endpoint ep;
+};
+
+/*
+ * gw_route_find() - the route of (decoded) @url for @method; its "*"
+ * segment is copied to @name (GW_NAME_MAX bytes).
+ * Return: the route, or NULL with *status 404 (no such path) or 405
+ * (*allow: the methods the path takes, for the Allow header).
+ */
+const struct gw_route *gw_route_find(const char *url, const char *method,
+				     char *name, int *status,
+				     const char **allow);
+
 /* ---- HTTP (http.c) ---------------------------------------------------------- */
 
 struct gw_http;

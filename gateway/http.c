@@ -39,34 +39,10 @@
 
 #define BODY_MAX		4096	/* request bodies: 413 beyond */
 #define CONN_TIMEOUT_S		10	/* idle connections are closed */
-#define PREFIX			"/api/v1/"
-#define SEGMENTS_MAX		3
 
 #define TYPE_JSON		"application/json"
 #define TYPE_CSV		"text/csv; charset=utf-8; header=present"
 #define TYPE_METRICS		"text/plain; version=0.0.4; charset=utf-8"
-
-enum endpoint {
-	EP_BUSES, EP_METERS, EP_CSV, EP_METER, EP_OBIS, EP_METRICS,
-	EP_METER_READ, EP_READ, EP_SCAN,
-};
-
-/* "*" matches a name: letters, digits, '_' and '-' (as in the config). */
-static const struct route {
-	const char *seg[SEGMENTS_MAX];
-	bool post;
-	enum endpoint ep;
-} routes[] = {
-	{ { "buses" }, false, EP_BUSES },
-	{ { "meters" }, false, EP_METERS },
-	{ { "meters.csv" }, false, EP_CSV },
-	{ { "meters", "*" }, false, EP_METER },
-	{ { "meters", "*", "obis" }, false, EP_OBIS },
-	{ { "metrics" }, false, EP_METRICS },
-	{ { "meters", "*", "read" }, true, EP_METER_READ },
-	{ { "read" }, true, EP_READ },
-	{ { "buses", "*", "scan" }, true, EP_SCAN },
-};
 
 struct gw_http {
 	struct MHD_Daemon *mhd;
@@ -82,7 +58,7 @@ struct gw_http {
 struct req {
 	struct req *next;		/* in gw_http.waiting */
 	struct MHD_Connection *conn;
-	const struct route *route;
+	const struct gw_route *route;
 	char name[GW_NAME_MAX];		/* the route's "*" */
 	char body[BODY_MAX + 1];
 	size_t body_len;
@@ -138,80 +114,6 @@ static enum MHD_Result reply_buf(struct req *q, int status, const char *type,
 		return fail(q, 500, "%s", "out of memory");
 	}
 	return reply(q, status, type, gw_buf_take(b), NULL);
-}
-
-/* ---- routing ----------------------------------------------------------------------- */
-
-static bool is_name(const char *s, size_t n)
-{
-	if (!n || n >= GW_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
-			return false;
-	return true;
-}
-
-/* Whether @path (after the prefix) is @r's; the "*" goes to @name. */
-static bool route_match(const struct route *r, const char *path, char *name)
-{
-	const char *p = path;
-
-	for (int i = 0; i < SEGMENTS_MAX; i++) {
-		const char *end;
-		size_t n;
-
-		if (!r->seg[i])
-			return !*p;
-		if (i && *p++ != '/')
-			return false;
-		end = strchr(p, '/');
-		n = end ? (size_t)(end - p) : strlen(p);
-		if (!strcmp(r->seg[i], "*")) {
-			if (!is_name(p, n))
-				return false;
-			memcpy(name, p, n);
-			name[n] = '\0';
-		} else if (strlen(r->seg[i]) != n || strncmp(p, r->seg[i], n)) {
-			return false;
-		}
-		p += n;
-	}
-	return !*p;
-}
-
-/*
- * Find the route of @url for @method: NULL and *status 404 (no such
- * path) or 405 (*allow: the methods it has).
- */
-static const struct route *route_find(const char *url, const char *method,
-				      char *name, int *status,
-				      const char **allow)
-{
-	bool get = !strcmp(method, MHD_HTTP_METHOD_GET) ||
-		   !strcmp(method, MHD_HTTP_METHOD_HEAD);
-	bool post = !strcmp(method, MHD_HTTP_METHOD_POST);
-	const char *path;
-
-	*status = 404;
-	if (!strcmp(url, "/metrics"))
-		path = "metrics";
-	else if (!strncmp(url, PREFIX, sizeof(PREFIX) - 1))
-		path = url + sizeof(PREFIX) - 1;
-	else
-		return NULL;
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		const struct route *r = &routes[i];
-
-		if (!route_match(r, path, name))
-			continue;
-		if ((r->post && post) || (!r->post && get))
-			return r;
-		*status = 405;
-		*allow = r->post ? "POST" : "GET, HEAD";
-	}
-	return NULL;
 }
 
 /* ---- authentication ------------------------------------------------------------------- */
@@ -403,7 +305,7 @@ static enum MHD_Result get(struct gw_http *h, struct req *q)
 
 	gw_buf_init(&j);
 	switch (q->route->ep) {
-	case EP_BUSES:
+	case GW_EP_BUSES:
 		gw_buf_puts(&j, "[");
 		for (unsigned int i = 0; i < gw->n_buses; i++) {
 			gw_buf_puts(&j, i ? "," : "");
@@ -411,23 +313,23 @@ static enum MHD_Result get(struct gw_http *h, struct req *q)
 		}
 		gw_buf_puts(&j, "]");
 		return reply_buf(q, 200, TYPE_JSON, &j);
-	case EP_METERS:
+	case GW_EP_METERS:
 		gw_buf_puts(&j, "[");
 		for (unsigned int i = 0; i < gw->n_buses; i++)
 			meters_json(&gw->buses[i], &j, &first);
 		gw_buf_puts(&j, "]");
 		return reply_buf(q, 200, TYPE_JSON, &j);
-	case EP_CSV:
+	case GW_EP_CSV:
 		gw_buf_puts(&j, gw_csv_header);
 		for (unsigned int i = 0; i < gw->n_buses; i++)
 			csv_rows(&gw->buses[i], &j);
 		return reply_buf(q, 200, TYPE_CSV, &j);
-	case EP_METRICS:
+	case GW_EP_METRICS:
 		gw_metrics(gw, &j);
 		return reply_buf(q, 200, TYPE_METRICS, &j);
-	case EP_METER:
-	case EP_OBIS:
-		return get_meter(h, q, q->route->ep == EP_OBIS);
+	case GW_EP_METER:
+	case GW_EP_OBIS:
+		return get_meter(h, q, q->route->ep == GW_EP_OBIS);
 	default:
 		return fail(q, 500, "%s", "bad route");
 	}
@@ -466,7 +368,7 @@ static int parse_body(struct req *q, struct json_object **obj,
 		struct json_object *v = json_object_iter_peek_value(&it);
 		const char **slot = NULL;
 
-		if (q->route->ep == EP_SCAN)
+		if (q->route->ep == GW_EP_SCAN)
 			slot = !strcmp(key, "mode") ? &a->mode :
 			       !strcmp(key, "baud") ? &a->baud :
 			       !strcmp(key, "range") ? &a->range : NULL;
@@ -599,7 +501,7 @@ static enum MHD_Result post(struct gw_http *h, struct req *q)
 		return fail(q, 400, "%s", why);
 	}
 	switch (q->route->ep) {
-	case EP_READ:
+	case GW_EP_READ:
 		json_object_put(obj);
 		read_all(h, q);
 		if (!q->pending) {
@@ -607,14 +509,14 @@ static enum MHD_Result post(struct gw_http *h, struct req *q)
 			return reply_buf(q, 200, TYPE_JSON, &q->result);
 		}
 		break;
-	case EP_METER_READ:
+	case GW_EP_METER_READ:
 		json_object_put(obj);
 		b = meter_bus(h->gw, q->name);
 		if (!b)
 			return fail(q, 404, "no meter '%s'", q->name);
 		j = new_job(q, GW_JOB_READ, q->name);
 		break;
-	case EP_SCAN:
+	case GW_EP_SCAN:
 		for (unsigned int i = 0; i < h->gw->n_buses; i++)
 			if (!strcmp(h->gw->buses[i].cfg.name, q->name))
 				b = &h->gw->buses[i];
@@ -664,7 +566,7 @@ static enum MHD_Result first_call(struct gw_http *h, struct req *q,
 
 	if (!authorized(h, q->conn))
 		return unauthorized(q);
-	q->route = route_find(url, method, q->name, &status, &allow);
+	q->route = gw_route_find(url, method, q->name, &status, &allow);
 	if (!q->route && status == 405)
 		return reply(q, 405, TYPE_JSON,
 			     gw_error_json(405, "method %s not allowed here",

@@ -439,6 +439,74 @@ TEST(a_bad_auth_file_line_is_reported_with_its_line)
 	cleanup();
 }
 
+/* ---- HTTP routes ------------------------------------------------------------------- */
+
+/* The endpoint of METHOD URL, or -404 / -405; NAME gets the "*". */
+static int route(const char *method, const char *url, char *name,
+		 const char **allow)
+{
+	const struct gw_route *r;
+	int status;
+
+	*allow = NULL;
+	name[0] = '\0';
+	r = gw_route_find(url, method, name, &status, allow);
+	return r ? (int)r->ep : -status;
+}
+
+TEST(routes_name_their_endpoint_and_the_name_in_the_path)
+{
+	char name[GW_NAME_MAX];
+	const char *allow;
+
+	EXPECT_EQ(GW_EP_BUSES, route("GET", "/api/v1/buses", name, &allow));
+	EXPECT_EQ(GW_EP_METERS, route("HEAD", "/api/v1/meters", name, &allow));
+	EXPECT_EQ(GW_EP_CSV, route("GET", "/api/v1/meters.csv", name, &allow));
+	EXPECT_EQ(GW_EP_METRICS, route("GET", "/metrics", name, &allow));
+	EXPECT_EQ(GW_EP_METRICS, route("GET", "/api/v1/metrics", name, &allow));
+	EXPECT_EQ(GW_EP_METER, route("GET", "/api/v1/meters/flat-3", name, &allow));
+	EXPECT_STREQ("flat-3", name);
+	EXPECT_EQ(GW_EP_OBIS, route("GET", "/api/v1/meters/m_1/obis", name, &allow));
+	EXPECT_STREQ("m_1", name);
+	EXPECT_EQ(GW_EP_METER_READ, route("POST", "/api/v1/meters/a/read", name, &allow));
+	EXPECT_EQ(GW_EP_READ, route("POST", "/api/v1/read", name, &allow));
+	EXPECT_EQ(GW_EP_SCAN, route("POST", "/api/v1/buses/heating/scan", name, &allow));
+	EXPECT_STREQ("heating", name);
+}
+
+TEST(a_wrong_method_is_405_with_the_methods_the_path_takes)
+{
+	char name[GW_NAME_MAX];
+	const char *allow;
+
+	EXPECT_EQ(-405, route("GET", "/api/v1/read", name, &allow));
+	EXPECT_STREQ("POST", allow);
+	EXPECT_EQ(-405, route("DELETE", "/api/v1/meters/a", name, &allow));
+	EXPECT_STREQ("GET, HEAD", allow);
+	EXPECT_EQ(-405, route("POST", "/metrics", name, &allow));
+	EXPECT_EQ(-405, route("PUT", "/api/v1/buses/a/scan", name, &allow));
+	EXPECT_STREQ("POST", allow);
+}
+
+TEST(traversal_empty_segments_and_bad_names_are_404)
+{
+	static const char *const bad[] = {
+		"/api/v1/meters/../../etc/passwd", "/api/v1/meters/..",
+		"/api/v1/meters/.", "/api/v1/meters/", "/api/v1/meters//obis",
+		"/api/v1//meters", "/api/v1/meters/a/obis/x", "/api/v1/buses/",
+		"/api/v1/meters/a b", "/api/v1/meters/a%2f", "/api/v2/meters",
+		"/api/v1", "/", "", "/etc/passwd", "/metrics/", "/api/v1/buses/",
+		"/api/v1/meters/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+	char name[GW_NAME_MAX];
+	const char *allow;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_EQ(-404, route("GET", bad[i], name, &allow))
+			TH_LOG("bad[%zu]", i);
+}
+
 /* ---- Prometheus and CSV ------------------------------------------------------------- */
 
 static char *escaped(const char *s)
