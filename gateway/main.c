@@ -436,6 +436,11 @@ int main(int argc, char **argv)
 			check = true;
 			break;
 		case 't':
+			if (strlen(optarg) >= GW_PATH_MAX) {
+				fprintf(stderr, "mbus-gatewayd: --textfile: longer than %d characters\n",
+					GW_PATH_MAX - 1);
+				return 2;
+			}
 			d.textfile = optarg;
 			break;
 		case 'h':
