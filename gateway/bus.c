@@ -25,6 +25,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -158,11 +159,35 @@ static void port_close(struct gw_bus_rt *b)
 	b->dev = NULL;
 }
 
+/* The tty N_MBUS is attached to, from sysfs (the tty attribute of mbusN). */
+static void port_tty(struct gw_bus_rt *b, char *out, size_t size)
+{
+	char path[64];
+	struct stat st;
+	FILE *fp;
+	int fd = nmbus_dev_get_fd(b->dev);
+
+	out[0] = '\0';
+	if (fd < 0 || fstat(fd, &st) || !S_ISCHR(st.st_mode))
+		return;
+	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/tty",
+		 major(st.st_rdev), minor(st.st_rdev));
+	fp = fopen(path, "r");
+	if (!fp)
+		return;
+	if (fgets(out, (int)size, fp))
+		out[strcspn(out, "\n")] = '\0';
+	else
+		out[0] = '\0';
+	fclose(fp);
+}
+
 static bool port_open(struct gw_bus_rt *b)
 {
 	struct nmbus_dev_params p;
 	const struct gw_bus_cfg *c = &b->cfg;
 	uint64_t now = gw_now_us();
+	char tty[32];
 
 	if (b->dev)
 		return true;
@@ -190,7 +215,10 @@ static bool port_open(struct gw_bus_rt *b)
 	    nmbus_dev_set_baud(b->dev, c->baud))
 		goto fail;
 	b->bus_baud = nmbus_dev_get_baud(b->dev);
+	port_tty(b, tty, sizeof(tty));
 	pthread_mutex_lock(&b->lock);
+	snprintf(b->tty, sizeof(b->tty), "%s", tty);
+	b->baud_now = b->bus_baud;
 	if (!b->port_ok)
 		gw_log("bus %s: %s open at %u Bd", c->name, c->port,
 		       b->bus_baud);
@@ -436,11 +464,13 @@ static void header_info(struct gw_meter_rt *mr, const struct nmbus_header *h)
 	mr->medium = h->medium;
 }
 
-static void publish_reading(struct gw_bus_rt *b, struct gw_meter_rt *mr,
-			    struct gw_reading *r, bool was_online)
+/* Publish @r; return its state message (allocated) for the snapshot. */
+static char *publish_reading(struct gw_bus_rt *b, struct gw_meter_rt *mr,
+			     struct gw_reading *r, bool was_online)
 {
 	struct gw_outbox *o = &b->gw->out;
 	const struct gw_mqtt_cfg *q = &b->gw->cfg->mqtt;
+	char *state;
 	bool first;
 
 	if (r->ok && r->has_header) {
@@ -449,10 +479,10 @@ static void publish_reading(struct gw_bus_rt *b, struct gw_meter_rt *mr,
 		if (first)
 			state_save(b, mr);
 	}
-	if (r->ok || r->n_telegrams)
+	state = gw_reading_json(r, &mr->cfg, mr->secaddr);
+	if ((r->ok || r->n_telegrams) && state)
 		gw_outbox_push(o, GW_MSG_NORMAL, topic_of(b, mr->cfg.name, "state"),
-			       gw_reading_json(r, &mr->cfg, mr->secaddr),
-			       q->retain);
+			       strdup(state), q->retain);
 	gw_outbox_push(o, GW_MSG_NORMAL,
 		       topic_of(b, mr->cfg.name, "availability"),
 		       strdup(mr->online ? "online" : "offline"), true);
@@ -468,26 +498,256 @@ static void publish_reading(struct gw_bus_rt *b, struct gw_meter_rt *mr,
 	else if (!was_online && mr->reads > 1)
 		gw_log("meter %s (bus %s): answers again", mr->cfg.name,
 		       b->cfg.name);
+	return state;
 }
+
+/* ---- snapshots and jobs -------------------------------------------------------------- */
+
+void gw_job_free(struct gw_job *j)
+{
+	if (!j)
+		return;
+	free(j->body);
+	free(j);
+}
+
+void gw_job_finish(struct gw_ctx *gw, struct gw_job *j, int status,
+		   char *body)
+{
+	struct gw_done *d = &gw->done;
+	struct gw_job **pp;
+	uint64_t one = 1;
+
+	j->next = NULL;
+	j->status = body ? status : 500;
+	j->body = body;
+	pthread_mutex_lock(&d->lock);
+	for (pp = &d->head; *pp; pp = &(*pp)->next)
+		;
+	*pp = j;
+	pthread_mutex_unlock(&d->lock);
+	if (write(d->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		gw_log("jobs: %s", strerror(errno));
+}
+
+struct gw_job *gw_done_take(struct gw_ctx *gw)
+{
+	struct gw_job *j;
+
+	pthread_mutex_lock(&gw->done.lock);
+	j = gw->done.head;
+	gw->done.head = NULL;
+	pthread_mutex_unlock(&gw->done.lock);
+	return j;
+}
+
+char *gw_error_json(int code, const char *fmt, const char *arg)
+{
+	struct gw_buf j;
+	char msg[200];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
+	gw_buf_init(&j);
+	gw_buf_puts(&j, "{\"error\":");
+	gw_buf_json_str(&j, msg);
+	gw_buf_printf(&j, ",\"code\":%d}", code);
+	return gw_buf_take(&j);
+}
+
+struct gw_snap *gw_bus_snap(struct gw_bus_rt *b, const char *name)
+{
+	for (unsigned int i = 0; i < b->n_snaps; i++)
+		if (!strcmp(b->snaps[i].name, name))
+			return &b->snaps[i];
+	return NULL;
+}
+
+static void snap_clear(struct gw_snap *s)
+{
+	free(s->state);
+	free(s->obis);
+	free(s->values);
+	s->state = s->obis = NULL;
+	s->values = NULL;
+	s->n_values = 0;
+}
+
+/* Keep @r as the meter's snapshot; call with the lock held. */
+static void snap_update(struct gw_bus_rt *b, const struct gw_meter_rt *m,
+			const struct gw_reading *r, char *state)
+{
+	struct gw_snap *s = gw_bus_snap(b, m->cfg.name);
+	struct timespec now;
+
+	if (!s) {
+		s = realloc(b->snaps, (b->n_snaps + 1) * sizeof(*s));
+		if (!s) {
+			free(state);
+			return;
+		}
+		b->snaps = s;
+		s = &b->snaps[b->n_snaps++];
+		memset(s, 0, sizeof(*s));
+		snprintf(s->name, sizeof(s->name), "%s", m->cfg.name);
+	}
+	snap_clear(s);
+	s->state = state;
+	s->obis = gw_reading_obis_json(r, &m->cfg);
+	if (r->n_values) {
+		s->values = malloc(r->n_values * sizeof(*s->values));
+		if (s->values) {
+			memcpy(s->values, r->values,
+			       r->n_values * sizeof(*s->values));
+			s->n_values = r->n_values;
+		}
+	}
+	s->ok = r->ok;
+	snprintf(s->timestamp, sizeof(s->timestamp), "%s", r->timestamp);
+	s->duration_s = (double)r->bus_us / 1e6;
+	if (r->ok) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		s->last_ok_s = (double)now.tv_sec + now.tv_nsec / 1e9;
+	}
+}
+
+/*
+ * Finish the read jobs of meter @name queued before @start with its
+ * state message @state (NULL: @code and @why); call with the lock held.
+ */
+static void finish_reads(struct gw_bus_rt *b, const char *name,
+			 uint64_t start, const char *state, int code,
+			 const char *why)
+{
+	struct gw_job **pp = &b->jobs;
+
+	while (*pp) {
+		struct gw_job *j = *pp;
+
+		if (j->kind != GW_JOB_READ || strcmp(j->meter, name) ||
+		    j->queued_us > start) {
+			pp = &j->next;
+			continue;
+		}
+		*pp = j->next;
+		if (state)
+			gw_job_finish(b->gw, j, 200, strdup(state));
+		else
+			gw_job_finish(b->gw, j, code, gw_error_json(code, why, name));
+	}
+}
+
+static struct gw_meter_rt *find_meter(struct gw_bus_rt *b, const char *name)
+{
+	for (unsigned int i = 0; i < b->n_meters; i++)
+		if (!strcmp(b->meters[i].cfg.name, name))
+			return &b->meters[i];
+	return NULL;
+}
+
+/* Read jobs of meters a reload removed; call with the lock held. */
+static void drop_orphans(struct gw_bus_rt *b)
+{
+	struct gw_job *j = b->jobs;
+	char name[GW_NAME_MAX];
+
+	while (j) {
+		if (j->kind != GW_JOB_READ || find_meter(b, j->meter)) {
+			j = j->next;
+			continue;
+		}
+		/* a copy: the job is the main thread's once finished */
+		memcpy(name, j->meter, sizeof(name));
+		finish_reads(b, name, UINT64_MAX, NULL, 404,
+			     "meter '%s' was removed by a reload");
+		j = b->jobs;	/* the list changed: from the start again */
+	}
+}
+
+int gw_bus_submit(struct gw_bus_rt *b, struct gw_job *j)
+{
+	struct gw_meter_rt *m;
+	struct gw_job **pp;
+	int rc = 0;
+
+	pthread_mutex_lock(&b->lock);
+	m = j->kind == GW_JOB_READ ? find_meter(b, j->meter) : NULL;
+	if (j->kind == GW_JOB_READ && !m)
+		rc = 404;
+	else if (b->scanning || b->scan)
+		rc = 409;
+	else if (!b->port_ok && b->port_error[0])
+		rc = 503;
+	if (rc) {
+		pthread_mutex_unlock(&b->lock);
+		return rc;
+	}
+	j->queued_us = gw_now_us();
+	if (m)
+		m->read_now = true;
+	else
+		b->scanning = true;
+	for (pp = &b->jobs; *pp; pp = &(*pp)->next)
+		;
+	*pp = j;
+	j->next = NULL;
+	pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+/* The queued scan job, taken off the list; call with the lock held. */
+static struct gw_job *take_scan(struct gw_bus_rt *b)
+{
+	for (struct gw_job **pp = &b->jobs; *pp; pp = &(*pp)->next) {
+		struct gw_job *j = *pp;
+
+		if (j->kind == GW_JOB_SCAN) {
+			*pp = j->next;
+			return j;
+		}
+	}
+	return NULL;
+}
+
+/* struct mbus_stats in order; the help texts follow uapi/linux/mbus.h. */
+const struct gw_stat_name gw_stat_names[] = {
+	{ "tx_frames", "Frames sent" },
+	{ "rx_frames", "Valid frames received (short, control, long)" },
+	{ "rx_acks", "Single-character acknowledgements received" },
+	{ "timeouts", "Response windows that stayed silent" },
+	{ "retries", "Requests repeated" },
+	{ "checksum_errors", "Frames dropped for a wrong checksum" },
+	{ "length_errors", "Frames dropped for bad L fields or a missing stop byte" },
+	{ "parity_errors", "Bytes received with a parity error" },
+	{ "framing_errors", "Bytes received with a framing error" },
+	{ "overruns", "Receive overruns reported by the UART" },
+	{ "breaks", "Breaks received" },
+	{ "garbled", "Response windows with bytes but no valid frame" },
+	{ "echo_dropped", "Echoed bytes removed by echo cancellation" },
+	{ "noise_bytes", "Bytes that belonged to no frame" },
+	{ "tx_bytes", "Bytes sent, wake-up preambles included" },
+	{ "rx_bytes", "Bytes received" },
+	{ "char_timeouts", "Partial frames dropped after an inter-character timeout" },
+	{ "rx_dropped", "Frames an open file did not read in time" },
+	{ "events_dropped", "Netlink events lost: the port's event ring was full" },
+};
+const unsigned int gw_n_stat_names = sizeof(gw_stat_names) /
+				     sizeof(gw_stat_names[0]);
 
 static void publish_stats(struct gw_bus_rt *b)
 {
-	static const char *const names[] = {
-		"tx_frames", "rx_frames", "rx_acks", "timeouts", "retries",
-		"checksum_errors", "length_errors", "parity_errors",
-		"framing_errors", "overruns", "breaks", "garbled",
-		"echo_dropped", "noise_bytes", "tx_bytes", "rx_bytes",
-		"char_timeouts", "rx_dropped", "events_dropped",
-	};
 	struct mbus_stats st;
 	const __u64 *v = (const __u64 *)&st;
 	struct gw_buf j;
 	int fd = b->dev ? nmbus_dev_get_fd(b->dev) : -1;
+	unsigned int n = gw_n_stat_names;
 	char ts[32];
 
 	memset(&st, 0, sizeof(st));
 	if (fd < 0 || ioctl(fd, MBUS_IOC_GET_STATS, &st))
 		return;
+	if (n > sizeof(st) / sizeof(__u64))
+		n = sizeof(st) / sizeof(__u64);
 	gw_utc_now(ts, sizeof(ts));
 	gw_buf_init(&j);
 	gw_buf_puts(&j, "{\"bus\":");
@@ -496,11 +756,13 @@ static void publish_stats(struct gw_bus_rt *b)
 	gw_buf_json_str(&j, b->cfg.port);
 	gw_buf_printf(&j, ",\"timestamp\":\"%s\",\"baud\":%u", ts,
 		      b->bus_baud);
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) &&
-	     i < sizeof(st) / sizeof(__u64); i++)
-		gw_buf_printf(&j, ",\"%s\":%llu", names[i],
+	for (unsigned int i = 0; i < n; i++)
+		gw_buf_printf(&j, ",\"%s\":%llu", gw_stat_names[i].name,
 			      (unsigned long long)v[i]);
 	pthread_mutex_lock(&b->lock);
+	for (unsigned int i = 0; i < n && i < GW_STATS_MAX; i++)
+		b->stats[i] = v[i];
+	b->n_stats = n;
 	gw_buf_printf(&j, ",\"reads\":%llu,\"failures\":%llu,\"late\":%llu,\"cycle_ms\":%llu}",
 		      (unsigned long long)b->reads,
 		      (unsigned long long)b->failures,
@@ -511,59 +773,146 @@ static void publish_stats(struct gw_bus_rt *b)
 		       gw_buf_take(&j), true);
 }
 
-/* ---- scan (command/scan) --------------------------------------------------------------- */
+/* ---- scan (command/scan, POST /buses/NAME/scan) -------------------------------------- */
+
+#define SCAN_SEEN_MAX	256
 
 struct scan_out {
 	struct gw_buf *j;
 	unsigned int n;
+	uint8_t seen[SCAN_SEEN_MAX][NMBUS_SECADDR_LEN];
+	unsigned int n_seen;
 };
 
-static int on_found(const struct nmbus_scan_result *res, void *arg)
+/* Whether a meter was reported before (auto: secondary, then primary). */
+static bool scan_seen(struct scan_out *so, const struct nmbus_scan_result *r)
+{
+	uint8_t key[NMBUS_SECADDR_LEN];
+
+	memcpy(key, r->secaddr, sizeof(key));
+	if (r->by_fabrication)
+		for (int i = 0; i < 4; i++)
+			key[i] ^= (uint8_t)(r->fabrication >> (8 * i)) ^ 0x5a;
+	for (unsigned int i = 0; i < so->n_seen; i++)
+		if (!memcmp(so->seen[i], key, sizeof(key)))
+			return true;
+	if (so->n_seen < SCAN_SEEN_MAX)
+		memcpy(so->seen[so->n_seen++], key, sizeof(key));
+	return false;
+}
+
+/* One meter found, as an object of mbus-scan --json (mbus-scan(1)). */
+static int on_found(const struct nmbus_scan_result *r, void *arg)
 {
 	struct scan_out *so = arg;
-	char sec[NMBUS_SECADDR_STRLEN + 1], man[4];
+	const struct nmbus_header *h = &r->header;
+	char sec[NMBUS_SECADDR_STRLEN + 1] = "-", man[4];
+	struct gw_buf *j = so->j;
 
-	nmbus_secaddr_format(res->secaddr, sec, sizeof(sec));
-	gw_buf_printf(so->j, "%s{\"primary\":%u,\"status\":\"%s\",\"secondary\":\"%s\"",
-		      so->n++ ? "," : "", res->primary,
-		      nmbus_status_name(res->status), sec);
-	if (res->status == NMBUS_STATUS_FRAME) {
+	if (r->status == NMBUS_STATUS_FRAME || r->status == NMBUS_STATUS_ACK ||
+	    (r->status == NMBUS_STATUS_GARBLED && r->primary == 253))
+		nmbus_secaddr_format(r->secaddr, sec, sizeof(sec));
+	if (r->status == NMBUS_STATUS_FRAME && scan_seen(so, r))
+		return gw_stopping ? 1 : 0;
+	gw_buf_puts(j, so->n++ ? "," : "");
+	if (r->status != NMBUS_STATUS_FRAME) {
+		gw_buf_puts(j, "{\"id\":null,\"manufacturer\":null,\"version\":null,\"medium\":null,\"medium_code\":null,");
+	} else {
 		/* a bad manufacturer code may give [ \\ ] ^ _: escaped */
-		gw_buf_puts(so->j, ",\"manufacturer\":");
-		gw_buf_json_str(so->j, nmbus_manufacturer_str(res->header.manufacturer, man));
-		gw_buf_printf(so->j, ",\"medium\":\"%s\"",
-			      nmbus_medium_name(res->header.medium));
+		gw_buf_printf(j, "{\"id\":\"%08X\",\"manufacturer\":",
+			      (unsigned int)h->id);
+		gw_buf_json_str(j, nmbus_manufacturer_str(h->manufacturer, man));
+		gw_buf_printf(j, ",\"version\":%u,\"medium\":", h->version);
+		gw_buf_json_str(j, nmbus_medium_name(h->medium));
+		gw_buf_printf(j, ",\"medium_code\":%u,", h->medium);
 	}
-	gw_buf_puts(so->j, "}");
+	if (r->primary == 253)
+		gw_buf_puts(j, "\"primary\":null,");
+	else
+		gw_buf_printf(j, "\"primary\":%u,", r->primary);
+	gw_buf_puts(j, r->status == NMBUS_STATUS_GARBLED && r->primary == 253 ?
+		    "\"secondary\":null,\"mask\":" : "\"secondary\":");
+	gw_buf_json_str(j, sec);
+	gw_buf_printf(j, ",\"baud\":%u", r->baud);
+	if (r->has_fabrication)
+		gw_buf_printf(j, ",\"fabrication\":\"%08X\"",
+			      (unsigned int)r->fabrication);
+	if (r->status == NMBUS_STATUS_GARBLED)
+		gw_buf_puts(j, ",\"collision\":true");
+	if (r->status == NMBUS_STATUS_GARBLED && r->primary == 253)
+		gw_buf_printf(j, ",\"selections\":%lu", r->xfers);
+	gw_buf_puts(j, "}");
 	return gw_stopping ? 1 : 0;
 }
 
-static void run_scan(struct gw_bus_rt *b)
+/* One scan at the port's rate, as mbus-scan does it; -1 with errno. */
+static int scan_once(struct gw_bus_rt *b, enum gw_scan_mode mode,
+		     unsigned int first, unsigned int last,
+		     struct scan_out *so)
 {
-	struct gw_buf j;
-	struct scan_out so = { .j = &j };
 	struct nmbus_scan scan = { .retries = 0, .read_retries = 1,
-				   .cb = on_found, .arg = &so };
-	uint64_t t0 = gw_now_us();
-	char ts[32];
-	int n;
+				   .cb = on_found, .arg = so };
 
-	if (!port_open(b))
+	if (mode != GW_SCAN_PRIMARY) {
+		if (nmbus_scan_secondary(b->dev, NULL, &scan) < 0)
+			return -1;
+		if (mode == GW_SCAN_SECONDARY ||
+		    (scan.found && !scan.collisions))
+			return 0;
+	}
+	return nmbus_scan_primary(b->dev, first, last, &scan) < 0 ? -1 : 0;
+}
+
+static void run_scan(struct gw_bus_rt *b, struct gw_job *job)
+{
+	static const char *const modes[] = { "primary", "secondary", "auto" };
+	enum gw_scan_mode mode = job ? job->mode : GW_SCAN_PRIMARY;
+	unsigned int first = job ? job->first : 0, last = job ? job->last : 250;
+	struct gw_buf j;
+	struct scan_out *so = calloc(1, sizeof(*so));
+	uint64_t t0 = gw_now_us();
+	const char *status = "ok";
+	char ts[32], *text;
+
+	if (!so || !port_open(b)) {
+		if (job)
+			gw_job_finish(b->gw, job, 503,
+				      gw_error_json(503, "bus %s: the port is gone",
+						b->cfg.name));
+		free(so);
 		return;
-	gw_log("bus %s: primary scan", b->cfg.name);
+	}
+	so->j = &j;
+	gw_log("bus %s: %s scan%s", b->cfg.name, modes[mode],
+	       job && job->all_bauds ? " at every rate" : "");
 	gw_utc_now(ts, sizeof(ts));
 	gw_buf_init(&j);
 	gw_buf_puts(&j, "{\"bus\":");
 	gw_buf_json_str(&j, b->cfg.name);
-	gw_buf_printf(&j, ",\"timestamp\":\"%s\",\"found\":[", ts);
-	set_baud(b, b->bus_baud);
-	n = nmbus_scan_primary(b->dev, 0, 250, &scan);
-	gw_buf_printf(&j, "],\"status\":\"%s\",\"seconds\":%.1f}",
-		      n < 0 ? strerror(errno) : "ok",
+	gw_buf_printf(&j, ",\"timestamp\":\"%s\",\"mode\":\"%s\",\"found\":[",
+		      ts, modes[mode]);
+	if (job && job->all_bauds) {
+		for (size_t i = 0; i < sizeof(auto_rates) / sizeof(auto_rates[0]) &&
+		     !gw_stopping; i++)
+			if (set_baud(b, auto_rates[i]) ||
+			    scan_once(b, mode, first, last, so))
+				status = strerror(errno);
+	} else if (set_baud(b, b->bus_baud) ||
+		   scan_once(b, mode, first, last, so)) {
+		status = strerror(errno);
+	}
+	if (b->dev)
+		set_baud(b, b->bus_baud);
+	gw_buf_printf(&j, "],\"status\":\"%s\",\"seconds\":%.1f}", status,
 		      (double)(gw_now_us() - t0) / 1e6);
-	gw_log("bus %s: scan found %u meters", b->cfg.name, so.n);
-	gw_outbox_push(&b->gw->out, GW_MSG_SCAN_DONE, topic_of(b, NULL, "scan"),
-		       gw_buf_take(&j), false);
+	gw_log("bus %s: scan found %u meters", b->cfg.name, so->n);
+	free(so);
+	text = gw_buf_take(&j);
+	if (job)
+		gw_job_finish(b->gw, job, 200, text ? strdup(text) : NULL);
+	if (text)
+		gw_outbox_push(&b->gw->out, GW_MSG_SCAN_DONE,
+			       topic_of(b, NULL, "scan"), text, false);
 }
 
 /* ---- the schedule ------------------------------------------------------------------ */
@@ -642,6 +991,7 @@ static void adopt_meters(struct gw_bus_rt *b)
 	b->pending = NULL;
 	b->n_pending = 0;
 	b->reload = false;
+	drop_orphans(b);
 	update_load(b, true);
 }
 
@@ -720,16 +1070,21 @@ static void *bus_thread(void *arg)
 		struct gw_meter_rt *m, copy;
 		uint64_t due, now, start;
 		bool was_online;
+		char *state;
 
 		if (b->reload)
 			adopt_meters(b);
 		if (b->stop)
 			break;
-		if (b->scan) {
+		if (b->scan || b->scanning) {
+			struct gw_job *job = take_scan(b);
+
 			b->scan = false;
+			b->scanning = true;
 			pthread_mutex_unlock(&b->lock);
-			run_scan(b);
+			run_scan(b, job);
 			pthread_mutex_lock(&b->lock);
+			b->scanning = false;
 			continue;
 		}
 		now = gw_now_us();
@@ -779,8 +1134,9 @@ static void *bus_thread(void *arg)
 			copy.fails++;
 			copy.online = false;
 		}
+		state = NULL;
 		if (!gw_stopping || r->ok)
-			publish_reading(b, &copy, r, was_online);
+			state = publish_reading(b, &copy, r, was_online);
 		schedule_after(&copy, start, r->ok);
 
 		pthread_mutex_lock(&b->lock);
@@ -796,6 +1152,11 @@ static void *bus_thread(void *arg)
 			copy.cfg = cur->cfg;
 			copy.read_now = cur->read_now;
 			*cur = copy;
+		}
+		if (state) {
+			finish_reads(b, copy.cfg.name, start, state, 0, NULL);
+			snap_update(b, &copy, r, state);
+			atomic_fetch_add(&b->gw->readouts, 1);
 		}
 		update_load(b, false);
 		if (gw_stopping)
@@ -870,6 +1231,17 @@ void gw_bus_stop(struct gw_bus_rt *b)
 	pthread_mutex_unlock(&b->lock);
 	pthread_join(b->thread, NULL);
 	b->started = false;
+	while (b->jobs) {
+		struct gw_job *j = b->jobs;
+
+		b->jobs = j->next;
+		gw_job_free(j);
+	}
+	for (unsigned int i = 0; i < b->n_snaps; i++)
+		snap_clear(&b->snaps[i]);
+	free(b->snaps);
+	b->snaps = NULL;
+	b->n_snaps = 0;
 	free(b->meters);
 	free(b->pending);
 	b->meters = NULL;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 
 #include <ini.h>
 
@@ -322,6 +323,114 @@ static int ha_key(struct parse_ctx *ctx, const char *name, const char *value)
 	return 1;
 }
 
+bool gw_parse_listen(const char *s, char *host, size_t size,
+		     unsigned int *port)
+{
+	unsigned char addr[16];
+	const char *colon, *h = s;
+	size_t hl;
+	unsigned long v;
+	int af = AF_INET;
+
+	if (*s == '[') {
+		colon = strstr(s, "]:");
+		if (!colon)
+			return false;
+		h = s + 1;
+		hl = (size_t)(colon - h);
+		colon++;
+		af = AF_INET6;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return false;
+		hl = (size_t)(colon - s);
+	}
+	if (hl >= size)
+		return false;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (inet_pton(af, host, addr) != 1)
+		return false;
+	if (!parse_ulong(colon + 1, 65535, &v) || !v)
+		return false;
+	*port = (unsigned int)v;
+	return true;
+}
+
+static int http_key(struct parse_ctx *ctx, const char *name, const char *value)
+{
+	struct gw_http_cfg *h = &ctx->cfg->http;
+	unsigned long v;
+
+	if (!strcmp(name, "listen")) {
+		if (!gw_parse_listen(value, h->host, sizeof(h->host), &h->port))
+			perr(ctx, "listen: '%s' is not ADDRESS:PORT (127.0.0.1:8580, [::1]:8580)",
+			     value);
+		else
+			copy_str(ctx, h->listen, sizeof(h->listen), name, value);
+	} else if (!strcmp(name, "cert")) {
+		copy_str(ctx, h->cert, sizeof(h->cert), name, value);
+	} else if (!strcmp(name, "key")) {
+		copy_str(ctx, h->key, sizeof(h->key), name, value);
+	} else if (!strcmp(name, "auth-file")) {
+		copy_str(ctx, h->auth_file, sizeof(h->auth_file), name, value);
+	} else if (!strcmp(name, "allow-commands")) {
+		if (!parse_bool(value, &h->allow_commands))
+			perr(ctx, "allow-commands: '%s' is not yes or no", value);
+	} else if (!strcmp(name, "max-connections")) {
+		if (!parse_ulong(value, 1000, &v) || !v)
+			perr(ctx, "max-connections: '%s' is not a number from 1 to 1000",
+			     value);
+		else
+			h->max_connections = (unsigned int)v;
+	} else {
+		perr(ctx, "unknown key '%s' in [http]", name);
+	}
+	return 1;
+}
+
+/*
+ * The basic-auth file: one "user:password" a line, '#' comments and
+ * empty lines skipped; kept as "user:password\n" lines in h->users.
+ */
+static void load_auth(struct gw_config *cfg, const char *path)
+{
+	struct gw_http_cfg *h = &cfg->http;
+	char line[512];
+	struct gw_buf users;
+	int n = 0;
+	FILE *fp = fopen(path, "r");
+
+	if (!fp) {
+		perr_at(cfg, path, 0, "cannot open: %s", strerror(errno));
+		return;
+	}
+	gw_buf_init(&users);
+	while (fgets(line, sizeof(line), fp)) {
+		size_t len = strlen(line);
+		char *colon;
+
+		n++;
+		if (len && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (!len || line[0] == '#')
+			continue;
+		colon = strchr(line, ':');
+		if (!colon || colon == line || !colon[1]) {
+			perr_at(cfg, path, n, "expected USER:PASSWORD");
+			continue;
+		}
+		gw_buf_puts(&users, line);
+		gw_buf_puts(&users, "\n");
+		h->n_users++;
+	}
+	fclose(fp);
+	if (!h->n_users)
+		perr_at(cfg, path, n, "no USER:PASSWORD line");
+	h->users = gw_buf_take(&users);
+}
+
 static struct gw_bus_cfg *new_bus(struct parse_ctx *ctx, const char *name)
 {
 	struct gw_config *cfg = ctx->cfg;
@@ -364,6 +473,8 @@ static int main_handler(void *user, const char *section, const char *name,
 		return mqtt_key(ctx, name, value);
 	if (!strcmp(section, "homeassistant"))
 		return ha_key(ctx, name, value);
+	if (!strcmp(section, "http"))
+		return http_key(ctx, name, value);
 	if (!strncmp(section, "bus ", 4)) {
 		const char *bname = section + 4;
 
@@ -645,9 +756,11 @@ static void check_section(struct parse_ctx *ctx, const char *name)
 			perr(ctx, "[bus] needs a name: [bus NAME]");
 		else
 			ctx->bus = new_bus(ctx, b);
+	} else if (!strcmp(name, "http")) {
+		ctx->cfg->http.enabled = true;
 	} else if (strcmp(name, "gateway") && strcmp(name, "mqtt") &&
 		   strcmp(name, "homeassistant")) {
-		perr(ctx, "unknown section [%s] (gateway, bus NAME, mqtt, homeassistant)",
+		perr(ctx, "unknown section [%s] (gateway, bus NAME, mqtt, homeassistant, http)",
 		     name);
 	}
 }
@@ -858,7 +971,8 @@ int gw_config_load_meters(struct gw_config *cfg, const char *dir)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n)		/* names is NULL in an empty directory */
+		qsort(names, n, sizeof(*names), cmp_names);
 	cfg->meters = calloc(n ? n : 1, sizeof(*cfg->meters));
 	if (!cfg->meters) {
 		perr_at(cfg, dir, 0, "out of memory");
@@ -917,6 +1031,11 @@ static void config_defaults(struct gw_config *cfg, const char *main_file,
 	cfg->mqtt.queue = 10000;
 	cfg->ha.discovery = true;
 	snprintf(cfg->ha.prefix, sizeof(cfg->ha.prefix), "homeassistant");
+	snprintf(cfg->http.listen, sizeof(cfg->http.listen), "127.0.0.1:%u",
+		 GW_HTTP_PORT);
+	snprintf(cfg->http.host, sizeof(cfg->http.host), "127.0.0.1");
+	cfg->http.port = GW_HTTP_PORT;
+	cfg->http.max_connections = GW_HTTP_MAX_CONN;
 }
 
 int gw_config_load(struct gw_config *cfg, const char *main_file, FILE *err)
@@ -938,6 +1057,10 @@ int gw_config_load(struct gw_config *cfg, const char *main_file, FILE *err)
 		perr_at(cfg, main_file, 1, "no [bus NAME] section");
 	if ((cfg->mqtt.cert[0] != 0) != (cfg->mqtt.key[0] != 0))
 		perr_at(cfg, main_file, 1, "[mqtt] cert and key go together");
+	if ((cfg->http.cert[0] != 0) != (cfg->http.key[0] != 0))
+		perr_at(cfg, main_file, 1, "[http] cert and key go together");
+	if (cfg->http.auth_file[0])
+		load_auth(cfg, cfg->http.auth_file);
 	/* A relative meter directory is relative to the main file. */
 	if (cfg->meter_dir[0] != '/' && strchr(main_file, '/') &&
 	    strcmp(cfg->meter_dir, "meters.d")) {
@@ -956,6 +1079,8 @@ int gw_config_load(struct gw_config *cfg, const char *main_file, FILE *err)
 
 void gw_config_free(struct gw_config *cfg)
 {
+	free(cfg->http.users);
+	cfg->http.users = NULL;
 	free(cfg->buses);
 	free(cfg->meters);
 	cfg->buses = NULL;

@@ -118,6 +118,22 @@ struct gw_ha_cfg {
 	char prefix[GW_NAME_MAX];
 };
 
+#define GW_HTTP_PORT		8580
+#define GW_HTTP_MAX_CONN	32
+
+struct gw_http_cfg {
+	bool enabled;			/* an [http] section was given */
+	char listen[GW_NAME_MAX];	/* as written */
+	char host[GW_NAME_MAX];		/* IPv4 or IPv6 literal */
+	unsigned int port;
+	char cert[GW_PATH_MAX], key[GW_PATH_MAX];	/* TLS: both or none */
+	char auth_file[GW_PATH_MAX];
+	char *users;			/* auth file: "user:password\n"... */
+	unsigned int n_users;
+	bool allow_commands;		/* no: POST gives 403 */
+	unsigned int max_connections;
+};
+
 struct gw_config {
 	char main_file[GW_PATH_MAX];
 	char meter_dir[GW_PATH_MAX];
@@ -129,6 +145,7 @@ struct gw_config {
 	unsigned int n_meters;
 	struct gw_mqtt_cfg mqtt;
 	struct gw_ha_cfg ha;
+	struct gw_http_cfg http;
 	unsigned int errors;
 	FILE *err;			/* where FILE:LINE messages go */
 };
@@ -148,6 +165,13 @@ void gw_config_free(struct gw_config *cfg);
 
 const struct gw_bus_cfg *gw_config_find_bus(const struct gw_config *cfg,
 					    const char *name);
+
+/*
+ * gw_parse_listen() - "HOST:PORT" ("127.0.0.1:8580", "[::1]:8580") into
+ * @host (a numeric address, checked) and @port; false if bad.
+ */
+bool gw_parse_listen(const char *s, char *host, size_t size,
+		     unsigned int *port);
 
 /* "5s", "10m", "1h", "1d", "250ms", plain seconds; false if bad. */
 bool gw_parse_duration(const char *s, uint32_t *ms);
@@ -208,6 +232,9 @@ struct gw_value {
 	struct gw_ha_class ha;
 	char unit[16];
 	const char *obis;		/* static (libnmbus), NULL: none */
+	uint32_t tariff;
+	uint16_t subunit;
+	uint8_t function;		/* enum nmbus_function */
 };
 
 #define GW_VALUES_MAX	(NMBUS_MAX_RECORDS * 2)
@@ -239,6 +266,14 @@ int gw_reading_add_telegram(struct gw_reading *r,
 char *gw_reading_json(const struct gw_reading *r, const struct gw_meter_cfg *m,
 		      const char *secaddr);
 
+/*
+ * The OBIS-keyed JSON of a reading (allocated): name, bus, address,
+ * timestamp, status and "obis", the values with an OBIS code keyed by it
+ * (the "obis" map of format = obis).
+ */
+char *gw_reading_obis_json(const struct gw_reading *r,
+			   const struct gw_meter_cfg *m);
+
 /* ---- runtime: bus threads, outbox, MQTT ------------------------------ */
 
 enum gw_msg_kind {
@@ -269,6 +304,70 @@ void gw_msg_free(struct gw_msg *m);
 void gw_outbox_push(struct gw_outbox *o, enum gw_msg_kind kind, char *topic,
 		    char *payload, bool retain);
 struct gw_msg *gw_outbox_take(struct gw_outbox *o);
+
+/* ---- commands from HTTP: jobs on a bus's queue ------------------------ */
+
+struct gw_ctx;
+
+enum gw_job_kind { GW_JOB_READ, GW_JOB_SCAN };
+enum gw_scan_mode { GW_SCAN_PRIMARY, GW_SCAN_SECONDARY, GW_SCAN_AUTO };
+
+/*
+ * A command that a bus thread runs in its schedule, never beside it: a
+ * meter's readout (read as soon as it may be, like command/read) or a
+ * scan. Made by the main thread, queued with gw_bus_submit(), handed back
+ * with its result through gw_ctx.done (an eventfd wakes the main thread).
+ */
+struct gw_job {
+	struct gw_job *next;
+	enum gw_job_kind kind;
+	char meter[GW_NAME_MAX];	/* READ: the meter */
+	enum gw_scan_mode mode;		/* SCAN */
+	bool all_bauds;			/* SCAN: at every rate in turn */
+	unsigned int first, last;	/* SCAN: primary address range */
+	uint64_t queued_us;		/* a readout started later answers */
+	int status;			/* when done: HTTP status */
+	char *body;			/* when done: JSON (allocated) */
+	void *owner;			/* the HTTP request (main thread) */
+};
+
+struct gw_done {
+	pthread_mutex_t lock;		/* protects head */
+	struct gw_job *head;
+	int efd;
+};
+
+/* Hand back a finished job; takes @body (allocated; NULL: no memory). */
+void gw_job_finish(struct gw_ctx *gw, struct gw_job *j, int status,
+		   char *body);
+/* The finished jobs, oldest first (main thread). */
+struct gw_job *gw_done_take(struct gw_ctx *gw);
+void gw_job_free(struct gw_job *j);
+/* {"error": MESSAGE, "code": CODE} (allocated); @fmt has one %s, @arg. */
+char *gw_error_json(int code, const char *fmt, const char *arg);
+
+/* The last reading of a meter, kept by its bus thread for HTTP. */
+struct gw_snap {
+	char name[GW_NAME_MAX];
+	char *state;			/* gw_reading_json() */
+	char *obis;			/* gw_reading_obis_json() */
+	struct gw_value *values;
+	unsigned int n_values;
+	bool ok;
+	char timestamp[32];		/* of the last readout */
+	double last_ok_s;		/* CLOCK_REALTIME of the last good one */
+	double duration_s;		/* bus time of the last readout */
+};
+
+/* The port counters (struct mbus_stats, in order) and their meaning. */
+struct gw_stat_name {
+	const char *name;
+	const char *help;
+};
+
+#define GW_STATS_MAX	32
+extern const struct gw_stat_name gw_stat_names[];
+extern const unsigned int gw_n_stat_names;
 
 /* What the scheduler knows of one meter. */
 struct gw_meter_rt {
@@ -304,10 +403,18 @@ struct gw_bus_rt {
 	unsigned int n_pending;
 	bool reload;
 	bool stop;
-	bool scan;
+	bool scan;			/* command/scan */
+	bool scanning;			/* a scan runs or is queued */
+	struct gw_job *jobs;		/* queued HTTP commands */
+	struct gw_snap *snaps;		/* the last reading of each meter */
+	unsigned int n_snaps;
+	uint64_t stats[GW_STATS_MAX];	/* port counters, last collected */
+	unsigned int n_stats;		/* 0: none collected yet */
 	/* figures for bridge/info */
 	bool port_ok;
 	char port_error[96];
+	char tty[32];			/* the tty behind the port, "" unknown */
+	unsigned int baud_now;		/* the port's rate when it opened */
 	double load;			/* bus time needed / time, estimate */
 	uint64_t cycle_us;		/* bus time of one read of every meter */
 	uint64_t reads, failures, late;
@@ -325,6 +432,8 @@ struct gw_ctx {
 	struct gw_bus_rt *buses;
 	unsigned int n_buses;
 	bool state_dir_ok;
+	struct gw_done done;		/* finished jobs */
+	atomic_uint readouts;		/* readouts done, for --textfile */
 };
 
 /* bus.c */
@@ -336,6 +445,15 @@ void gw_bus_stop(struct gw_bus_rt *b);
 /* command/read: "all", "METER" or "BUS/METER"; true if a meter matched. */
 bool gw_bus_read_now(struct gw_bus_rt *b, const char *what);
 void gw_bus_scan(struct gw_bus_rt *b);
+/*
+ * gw_bus_submit() - queue @j on @b's schedule (main thread).
+ * Return: 0 if queued (the bus owns @j until it finishes it), else the
+ * HTTP status of the refusal: 404 no such meter on this bus, 409 a scan
+ * runs or is queued on the bus, 503 the port is gone.
+ */
+int gw_bus_submit(struct gw_bus_rt *b, struct gw_job *j);
+/* The snapshot of meter @name; call with b->lock held. NULL: none yet. */
+struct gw_snap *gw_bus_snap(struct gw_bus_rt *b, const char *name);
 /* The bus's part of bridge/info. */
 void gw_bus_info(struct gw_bus_rt *b, struct gw_buf *out);
 uint64_t gw_now_us(void);
@@ -344,6 +462,62 @@ extern atomic_int gw_stopping;	/* set by the main thread on SIGTERM */
 /* ha.c: discovery messages of a meter's first good reading. */
 void gw_ha_discovery(struct gw_ctx *gw, const struct gw_meter_rt *m,
 		     const struct gw_reading *r);
+
+/* ---- metrics and CSV (metrics.c) ------------------------------------------ */
+
+/* A Prometheus label value: \\, \" and \n escaped. */
+void gw_prom_escape(struct gw_buf *b, const char *s);
+/* One mbus_meter_value line of a numeric value (none for text). */
+void gw_prom_value(struct gw_buf *b, const char *bus, const char *meter,
+		   const char *secaddr, const struct gw_value *v);
+/* The whole exposition: every bus and meter (takes each bus's lock). */
+void gw_metrics(struct gw_ctx *gw, struct gw_buf *b);
+/* Write gw_metrics() to @path through PATH.tmp and rename(); -1, errno. */
+int gw_metrics_write(struct gw_ctx *gw, const char *path);
+
+/* A CSV field (RFC 4180): quoted if it holds , " CR or LF. */
+void gw_csv_field(struct gw_buf *b, const char *s);
+extern const char gw_csv_header[];
+/* The rows of a meter's snapshot: one per value. */
+void gw_csv_rows(struct gw_buf *b, const char *bus, const char *meter,
+		 const char *secaddr, const struct gw_snap *s);
+
+/* ---- HTTP routes (route.c) --------------------------------------------------- */
+
+enum gw_endpoint {
+	GW_EP_BUSES, GW_EP_METERS, GW_EP_CSV, GW_EP_METER, GW_EP_OBIS,
+	GW_EP_METRICS, GW_EP_METER_READ, GW_EP_READ, GW_EP_SCAN,
+};
+
+#define GW_ROUTE_SEGMENTS	3
+
+struct gw_route {
+	const char *seg[GW_ROUTE_SEGMENTS];	/* "*": a name */
+	bool post;				/* else GET and HEAD */
+	enum gw_endpoint ep;
+};
+
+/*
+ * gw_route_find() - the route of (decoded) @url for @method; its "*"
+ * segment is copied to @name (GW_NAME_MAX bytes).
+ * Return: the route, or NULL with *status 404 (no such path) or 405
+ * (*allow: the methods the path takes, for the Allow header).
+ */
+const struct gw_route *gw_route_find(const char *url, const char *method,
+				     char *name, int *status,
+				     const char **allow);
+
+/* ---- HTTP (http.c) ---------------------------------------------------------- */
+
+struct gw_http;
+struct pollfd;
+
+struct gw_http *gw_http_start(struct gw_ctx *gw, const struct gw_http_cfg *c);
+/* Add the pollfds (2) and lower *timeout_ms; return how many. */
+int gw_http_prepare(struct gw_http *h, struct pollfd *pfd, int *timeout_ms);
+void gw_http_dispatch(struct gw_http *h, struct pollfd *pfd, int n);
+/* Answer what waits with 503 and stop (after the bus threads stopped). */
+void gw_http_stop(struct gw_http *h);
 
 /* ---- logging ----------------------------------------------------------- */
 

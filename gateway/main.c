@@ -5,10 +5,11 @@
  *
  * The main thread runs one poll() loop over a list of event sources: the
  * signalfd (SIGHUP reloads the meter files, SIGTERM/SIGINT stop), the
- * eventfd of the bus threads' outbox, and the MQTT socket. Each source
- * adds its pollfds and its deadline before poll() and handles its events
- * after; another server (HTTP) becomes one more entry of sources[]. The
- * bus threads (bus.c) do the exchanges; see mbus-gatewayd(8).
+ * eventfd of the bus threads' outbox, the MQTT socket and, with [http],
+ * the HTTP server's epoll fd and the eventfd of finished commands
+ * (http.c). Each source adds its pollfds and its deadline before poll()
+ * and handles its events after. The bus threads (bus.c) do the
+ * exchanges; see mbus-gatewayd(8).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -30,11 +31,16 @@
 #define DEFAULT_CONFIG	"/etc/mbus-gatewayd/gatewayd.conf"
 #define INFO_PERIOD_US	30000000ull
 #define MAX_PFDS	64
+#define TEXTFILE_PERIOD_US	1000000ull
 
 struct daemon {
 	struct gw_config cfg;
 	struct gw_ctx gw;
 	struct gw_mqtt mqtt;
+	struct gw_http *http;		/* NULL: no [http] */
+	const char *textfile;		/* --textfile */
+	unsigned int textfile_readouts;	/* gw.readouts when last written */
+	uint64_t next_textfile_us;
 	int sfd;
 	bool stop;
 	uint64_t next_info_us;
@@ -67,6 +73,9 @@ static void usage(FILE *out)
 		"                     " DEFAULT_CONFIG ")\n"
 		"  -C, --check        check the configuration, print every error\n"
 		"                     as FILE:LINE: message, exit 0 or 2\n"
+		"  -t, --textfile=PATH  write the metrics of GET /metrics to PATH\n"
+		"                     (through PATH.tmp) after each readout, at\n"
+		"                     most once a second, for node_exporter\n"
 		"  -h, --help         show this help and exit\n"
 		"  -v, --version      show the version and exit\n"
 		"\n"
@@ -226,10 +235,26 @@ static void mqtt_dispatch(struct daemon *d, struct pollfd *pfd, int n)
 	gw_mqtt_dispatch(&d->mqtt, pfd, n);
 }
 
+static int http_prepare(struct daemon *d, struct pollfd *pfd, int max,
+			uint64_t now, int *timeout_ms)
+{
+	(void)now;
+	if (!d->http || max < 2)
+		return 0;
+	return gw_http_prepare(d->http, pfd, timeout_ms);
+}
+
+static void http_dispatch(struct daemon *d, struct pollfd *pfd, int n)
+{
+	if (d->http)
+		gw_http_dispatch(d->http, pfd, n);
+}
+
 static const struct source sources[] = {
 	{ "signals", signals_prepare, signals_dispatch },
 	{ "outbox", outbox_prepare, outbox_dispatch },
 	{ "mqtt", mqtt_prepare, mqtt_dispatch },
+	{ "http", http_prepare, http_dispatch },
 };
 
 #define N_SOURCES	(sizeof(sources) / sizeof(sources[0]))
@@ -242,6 +267,19 @@ static void timers(struct daemon *d, uint64_t now, int *timeout_ms)
 	}
 	if (now >= d->next_info_us)
 		publish_info(d);
+	if (d->textfile && now >= d->next_textfile_us &&
+	    atomic_load(&d->gw.readouts) != d->textfile_readouts) {
+		d->textfile_readouts = atomic_load(&d->gw.readouts);
+		d->next_textfile_us = now + TEXTFILE_PERIOD_US;
+		if (gw_metrics_write(&d->gw, d->textfile))
+			gw_log("--textfile %s: %s", d->textfile, strerror(errno));
+	}
+	if (d->textfile && atomic_load(&d->gw.readouts) != d->textfile_readouts) {
+		int ms = (int)((d->next_textfile_us - now) / 1000) + 1;
+
+		if (ms < *timeout_ms)
+			*timeout_ms = ms;
+	}
 	if (d->watchdog_us) {
 		int ms = (int)((d->next_watchdog_us - now) / 1000) + 1;
 
@@ -308,7 +346,9 @@ static int start(struct daemon *d)
 	d->gw.cfg = &d->cfg;
 	d->gw.out.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	pthread_mutex_init(&d->gw.out.lock, NULL);
-	if (d->sfd < 0 || d->gw.out.efd < 0) {
+	d->gw.done.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pthread_mutex_init(&d->gw.done.lock, NULL);
+	if (d->sfd < 0 || d->gw.out.efd < 0 || d->gw.done.efd < 0) {
 		gw_log("signalfd/eventfd: %s", strerror(errno));
 		return -1;
 	}
@@ -335,6 +375,11 @@ static int start(struct daemon *d)
 			       strerror(errno));
 			return -1;
 		}
+	if (d->cfg.http.enabled) {
+		d->http = gw_http_start(&d->gw, &d->cfg.http);
+		if (!d->http)
+			return -1;
+	}
 	if (sd_watchdog_enabled(0, &d->watchdog_us) <= 0)
 		d->watchdog_us = 0;
 	d->next_info_us = gw_now_us() + 3000000ull;
@@ -354,6 +399,8 @@ static void finish(struct daemon *d)
 	gw_stopping = 1;
 	for (unsigned int i = 0; i < d->gw.n_buses; i++)
 		gw_bus_stop(&d->gw.buses[i]);
+	gw_http_stop(d->http);
+	d->http = NULL;
 	for (m = gw_outbox_take(&d->gw.out); m; m = next) {
 		next = m->next;
 		gw_mqtt_submit(&d->mqtt, m);
@@ -369,6 +416,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'C' },
+		{ "textfile", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
@@ -379,13 +427,21 @@ int main(int argc, char **argv)
 	int c;
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	while ((c = getopt_long(argc, argv, "c:Chv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:Ct:hv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
 			break;
 		case 'C':
 			check = true;
+			break;
+		case 't':
+			if (strlen(optarg) >= GW_PATH_MAX) {
+				fprintf(stderr, "mbus-gatewayd: --textfile: longer than %d characters\n",
+					GW_PATH_MAX - 1);
+				return 2;
+			}
+			d.textfile = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -390,6 +390,9 @@ static void add_value(struct gw_reading *r, const struct gw_meter_cfg *m,
 	}
 	strcpy(gv->qkey, qkey);
 	gv->storage = rec->storage;
+	gv->tariff = rec->tariff;
+	gv->subunit = rec->subunit;
+	gv->function = rec->function;
 	gv->numeric = v.type == NMBUS_VALUE_NUMBER && isfinite(v.number);
 	gv->number = v.number;
 	if (gv->numeric && rec->kind == NMBUS_RECORD_DATA &&
@@ -485,29 +488,48 @@ static void json_obis(struct gw_buf *b, const struct gw_reading *r)
 	gw_buf_puts(b, "}");
 }
 
+/* name, bus, address, secondary_address, timestamp, status, error */
+static void json_head(struct gw_buf *b, const struct gw_reading *r,
+		      const struct gw_meter_cfg *m, const char *secaddr)
+{
+	gw_buf_puts(b, "{\"name\":");
+	gw_buf_json_str(b, m->name);
+	gw_buf_puts(b, ",\"bus\":");
+	gw_buf_json_str(b, m->bus);
+	gw_buf_puts(b, ",\"address\":");
+	gw_buf_json_str(b, m->address);
+	if (secaddr && *secaddr) {
+		gw_buf_puts(b, ",\"secondary_address\":");
+		gw_buf_json_str(b, secaddr);
+	}
+	gw_buf_puts(b, ",\"timestamp\":");
+	gw_buf_json_str(b, r->timestamp);
+	gw_buf_puts(b, r->ok ? ",\"status\":\"ok\"" : ",\"status\":\"error\"");
+	if (r->error[0]) {
+		gw_buf_puts(b, ",\"error\":");
+		gw_buf_json_str(b, r->error);
+	}
+}
+
+char *gw_reading_obis_json(const struct gw_reading *r,
+			   const struct gw_meter_cfg *m)
+{
+	struct gw_buf b;
+
+	gw_buf_init(&b);
+	json_head(&b, r, m, NULL);
+	json_obis(&b, r);
+	gw_buf_puts(&b, "}");
+	return gw_buf_take(&b);
+}
+
 char *gw_reading_json(const struct gw_reading *r, const struct gw_meter_cfg *m,
 		      const char *secaddr)
 {
 	struct gw_buf b;
 
 	gw_buf_init(&b);
-	gw_buf_puts(&b, "{\"name\":");
-	gw_buf_json_str(&b, m->name);
-	gw_buf_puts(&b, ",\"bus\":");
-	gw_buf_json_str(&b, m->bus);
-	gw_buf_puts(&b, ",\"address\":");
-	gw_buf_json_str(&b, m->address);
-	if (secaddr && *secaddr) {
-		gw_buf_puts(&b, ",\"secondary_address\":");
-		gw_buf_json_str(&b, secaddr);
-	}
-	gw_buf_puts(&b, ",\"timestamp\":");
-	gw_buf_json_str(&b, r->timestamp);
-	gw_buf_puts(&b, r->ok ? ",\"status\":\"ok\"" : ",\"status\":\"error\"");
-	if (r->error[0]) {
-		gw_buf_puts(&b, ",\"error\":");
-		gw_buf_json_str(&b, r->error);
-	}
+	json_head(&b, r, m, secaddr);
 	gw_buf_printf(&b, ",\"bus_ms\":%llu",
 		      (unsigned long long)(r->bus_us / 1000));
 	gw_buf_puts(&b, ",\"values\":{");

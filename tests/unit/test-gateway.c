@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Unit tests of mbus-gatewayd's configuration parser (gateway/config.c)
- * and of the keys of its "values" map (gateway/values.c)
+ * Unit tests of mbus-gatewayd's configuration parser (gateway/config.c),
+ * of the keys of its "values" map (gateway/values.c) and of its metrics
+ * and CSV formats (gateway/metrics.c)
  *
  * Configurations are written to a scratch directory; error output is
  * captured and compared line by line, FILE:LINE included.
@@ -340,6 +341,344 @@ TEST(format_is_values_or_obis)
 	cleanup();
 }
 
+/* ---- [http] ------------------------------------------------------------------------ */
+
+TEST(http_is_off_without_its_section_and_has_defaults)
+{
+	struct gw_config cfg;
+	char errs[2048];
+
+	scratch();
+	write_file("gatewayd.conf", good_main);
+	EXPECT_EQ(0, load(&cfg, errs, sizeof(errs)));
+	EXPECT_FALSE(cfg.http.enabled);
+	EXPECT_STREQ("127.0.0.1", cfg.http.host);
+	EXPECT_EQ(8580u, cfg.http.port);
+	EXPECT_EQ(32u, cfg.http.max_connections);
+	EXPECT_FALSE(cfg.http.allow_commands);
+	gw_config_free(&cfg);
+	write_file("gatewayd.conf", "[bus a]\nport = /dev/mbus0\n[http]\n");
+	EXPECT_EQ(0, load(&cfg, errs, sizeof(errs)));
+	EXPECT_STREQ("", errs);
+	EXPECT_TRUE(cfg.http.enabled);
+	EXPECT_EQ(8580u, cfg.http.port);
+	gw_config_free(&cfg);
+	cleanup();
+}
+
+TEST(http_keys_load)
+{
+	struct gw_config cfg;
+	char errs[2048], main_file[600];
+
+	scratch();
+	write_file("users", "# who may\nalice:s3cret\n\nbob:pa:ss\n");
+	snprintf(main_file, sizeof(main_file),
+		 "[bus a]\nport = /dev/mbus0\n[http]\nlisten = [::1]:8081\n"
+		 "cert = /etc/c.pem\nkey = /etc/k.pem\nauth-file = %s/users\n"
+		 "allow-commands = yes\nmax-connections = 4\n", tmpdir);
+	write_file("gatewayd.conf", main_file);
+	EXPECT_EQ(0, load(&cfg, errs, sizeof(errs)));
+	EXPECT_STREQ("", errs);
+	EXPECT_STREQ("::1", cfg.http.host);
+	EXPECT_EQ(8081u, cfg.http.port);
+	EXPECT_STREQ("/etc/c.pem", cfg.http.cert);
+	EXPECT_TRUE(cfg.http.allow_commands);
+	EXPECT_EQ(4u, cfg.http.max_connections);
+	EXPECT_EQ(2u, cfg.http.n_users);
+	EXPECT_STREQ("alice:s3cret\nbob:pa:ss\n", cfg.http.users);
+	gw_config_free(&cfg);
+	cleanup();
+}
+
+TEST(http_errors_are_reported_with_file_and_line)
+{
+	struct gw_config cfg;
+	char errs[2048];
+
+	scratch();
+	write_file("gatewayd.conf",
+		   "[bus a]\nport = /dev/mbus0\n"
+		   "[http]\n"				/* 3 */
+		   "listen = localhost:80\n"		/* 4 */
+		   "listen = 127.0.0.1:0\n"		/* 5 */
+		   "listen = 127.0.0.1\n"		/* 6 */
+		   "allow-commands = maybe\n"		/* 7 */
+		   "max-connections = 0\n"		/* 8 */
+		   "port = 8580\n"			/* 9 */
+		   "cert = /etc/c.pem\n");		/* 10 */
+	EXPECT_EQ(-1, load(&cfg, errs, sizeof(errs)));
+	EXPECT_STREQ(
+		"gatewayd.conf:4: listen: 'localhost:80' is not ADDRESS:PORT (127.0.0.1:8580, [::1]:8580)\n"
+		"gatewayd.conf:5: listen: '127.0.0.1:0' is not ADDRESS:PORT (127.0.0.1:8580, [::1]:8580)\n"
+		"gatewayd.conf:6: listen: '127.0.0.1' is not ADDRESS:PORT (127.0.0.1:8580, [::1]:8580)\n"
+		"gatewayd.conf:7: allow-commands: 'maybe' is not yes or no\n"
+		"gatewayd.conf:8: max-connections: '0' is not a number from 1 to 1000\n"
+		"gatewayd.conf:9: unknown key 'port' in [http]\n"
+		"gatewayd.conf:1: [http] cert and key go together\n", errs);
+	gw_config_free(&cfg);
+	cleanup();
+}
+
+TEST(a_bad_auth_file_line_is_reported_with_its_line)
+{
+	struct gw_config cfg;
+	char errs[2048], main_file[600];
+
+	scratch();
+	write_file("users", "alice:s3cret\nbob\n:nobody\n");
+	snprintf(main_file, sizeof(main_file),
+		 "[bus a]\nport = /dev/mbus0\n[http]\nauth-file = %s/users\n",
+		 tmpdir);
+	write_file("gatewayd.conf", main_file);
+	EXPECT_EQ(-1, load(&cfg, errs, sizeof(errs)));
+	EXPECT_STREQ("users:2: expected USER:PASSWORD\n"
+		     "users:3: expected USER:PASSWORD\n", errs);
+	EXPECT_EQ(1u, cfg.http.n_users);
+	gw_config_free(&cfg);
+	cleanup();
+}
+
+/* ---- HTTP routes ------------------------------------------------------------------- */
+
+/* The endpoint of METHOD URL, or -404 / -405; NAME gets the "*". */
+static int route(const char *method, const char *url, char *name,
+		 const char **allow)
+{
+	const struct gw_route *r;
+	int status;
+
+	*allow = NULL;
+	name[0] = '\0';
+	r = gw_route_find(url, method, name, &status, allow);
+	return r ? (int)r->ep : -status;
+}
+
+TEST(routes_name_their_endpoint_and_the_name_in_the_path)
+{
+	char name[GW_NAME_MAX];
+	const char *allow;
+
+	EXPECT_EQ(GW_EP_BUSES, route("GET", "/api/v1/buses", name, &allow));
+	EXPECT_EQ(GW_EP_METERS, route("HEAD", "/api/v1/meters", name, &allow));
+	EXPECT_EQ(GW_EP_CSV, route("GET", "/api/v1/meters.csv", name, &allow));
+	EXPECT_EQ(GW_EP_METRICS, route("GET", "/metrics", name, &allow));
+	EXPECT_EQ(GW_EP_METRICS, route("GET", "/api/v1/metrics", name, &allow));
+	EXPECT_EQ(GW_EP_METER, route("GET", "/api/v1/meters/flat-3", name, &allow));
+	EXPECT_STREQ("flat-3", name);
+	EXPECT_EQ(GW_EP_OBIS, route("GET", "/api/v1/meters/m_1/obis", name, &allow));
+	EXPECT_STREQ("m_1", name);
+	EXPECT_EQ(GW_EP_METER_READ, route("POST", "/api/v1/meters/a/read", name, &allow));
+	EXPECT_EQ(GW_EP_READ, route("POST", "/api/v1/read", name, &allow));
+	EXPECT_EQ(GW_EP_SCAN, route("POST", "/api/v1/buses/heating/scan", name, &allow));
+	EXPECT_STREQ("heating", name);
+}
+
+TEST(a_wrong_method_is_405_with_the_methods_the_path_takes)
+{
+	char name[GW_NAME_MAX];
+	const char *allow;
+
+	EXPECT_EQ(-405, route("GET", "/api/v1/read", name, &allow));
+	EXPECT_STREQ("POST", allow);
+	EXPECT_EQ(-405, route("DELETE", "/api/v1/meters/a", name, &allow));
+	EXPECT_STREQ("GET, HEAD", allow);
+	EXPECT_EQ(-405, route("POST", "/metrics", name, &allow));
+	EXPECT_EQ(-405, route("PUT", "/api/v1/buses/a/scan", name, &allow));
+	EXPECT_STREQ("POST", allow);
+}
+
+TEST(traversal_empty_segments_and_bad_names_are_404)
+{
+	static const char *const bad[] = {
+		"/api/v1/meters/../../etc/passwd", "/api/v1/meters/..",
+		"/api/v1/meters/.", "/api/v1/meters/", "/api/v1/meters//obis",
+		"/api/v1//meters", "/api/v1/meters/a/obis/x", "/api/v1/buses/",
+		"/api/v1/meters/a b", "/api/v1/meters/a%2f", "/api/v2/meters",
+		"/api/v1", "/", "", "/etc/passwd", "/metrics/", "/api/v1/buses/",
+		"/api/v1/meters/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+	char name[GW_NAME_MAX];
+	const char *allow;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_EQ(-404, route("GET", bad[i], name, &allow))
+			TH_LOG("bad[%zu]", i);
+}
+
+/* ---- Prometheus and CSV ------------------------------------------------------------- */
+
+static char *escaped(const char *s)
+{
+	struct gw_buf b;
+
+	gw_buf_init(&b);
+	gw_prom_escape(&b, s);
+	return gw_buf_take(&b);
+}
+
+TEST(label_values_escape_backslash_quote_and_newline)
+{
+	char *e = escaped("a\\b \"c\"\nd m\xc2\xb3");
+
+	EXPECT_STREQ("a\\\\b \\\"c\\\"\\nd m\xc2\xb3", e);
+	free(e);
+}
+
+TEST(a_value_line_has_every_label_and_the_number)
+{
+	struct gw_meter_cfg m = { .name = "m1", .bus = "b" };
+	struct gw_reading *r = calloc(1, sizeof(*r));
+	uint8_t f[300];
+	size_t n = rsp_ud(f, elec_records, sizeof(elec_records), 0x02);
+	struct gw_buf b;
+
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, gw_reading_add_telegram(r, &m, f, n));
+	gw_buf_init(&b);
+	gw_prom_value(&b, "b\"1", "m1", "12345678", &r->values[0]);
+	gw_prom_value(&b, "b\"1", "m1", "12345678", &r->values[1]);
+	EXPECT_STREQ("mbus_meter_value{bus=\"b\\\"1\",meter=\"m1\",secondary=\"12345678\",quantity=\"energy\",unit=\"Wh\",storage=\"0\",tariff=\"0\",subunit=\"0\",obis=\"1-0:1.8.0\",key=\"energy_wh\"} 10000\n"
+		     "mbus_meter_value{bus=\"b\\\"1\",meter=\"m1\",secondary=\"12345678\",quantity=\"energy\",unit=\"Wh\",storage=\"0\",tariff=\"1\",subunit=\"0\",obis=\"1-0:1.8.1\",key=\"energy_wh_t1\"} 1\n",
+		     b.p);
+	gw_buf_free(&b);
+	gw_buf_free(&r->telegrams);
+	free(r);
+}
+
+/* Every sample line: NAME{LABEL="VALUE",...} NUMBER. */
+static bool sample_line(const char *l)
+{
+	const char *p = l;
+
+	if (!((*p >= 'a' && *p <= 'z') || *p == '_'))
+		return false;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')
+		p++;
+	if (*p == '{') {
+		for (p++; *p != '}';) {
+			while ((*p >= 'a' && *p <= 'z') || *p == '_')
+				p++;
+			if (*p++ != '=' || *p++ != '"')
+				return false;
+			for (; *p != '"'; p++) {
+				if (!*p || *p == '\n')
+					return false;
+				if (*p == '\\' && !*++p)
+					return false;
+			}
+			p++;
+			if (*p == ',')
+				p++;
+			else if (*p != '}')
+				return false;
+		}
+		p++;
+	}
+	if (*p++ != ' ')
+		return false;
+	strtod(p, (char **)&p);
+	return *p == '\n' || !*p;
+}
+
+TEST(the_exposition_of_a_bus_parses)
+{
+	struct gw_meter_cfg m = { .name = "m1", .bus = "b" };
+	struct gw_reading *r = calloc(1, sizeof(*r));
+	struct gw_bus_rt bus = { .cfg = { .name = "b", .port = "/dev/mbus0" } };
+	struct gw_meter_rt meter = { .cfg = m };
+	struct gw_snap snap = { .name = "m1", .ok = true, .last_ok_s = 1e9,
+				.duration_s = 0.25 };
+	struct gw_ctx gw = { .buses = &bus, .n_buses = 1 };
+	uint8_t f[300];
+	size_t n = rsp_ud(f, elec_records, sizeof(elec_records), 0x02);
+	struct gw_buf b;
+	unsigned int samples = 0, help = 0;
+
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, gw_reading_add_telegram(r, &m, f, n));
+	snap.values = r->values;
+	snap.n_values = r->n_values;
+	bus.meters = &meter;
+	bus.n_meters = 1;
+	bus.snaps = &snap;
+	bus.n_snaps = 1;
+	bus.n_stats = gw_n_stat_names;
+	bus.stats[3] = 7;
+	pthread_mutex_init(&bus.lock, NULL);
+	gw_buf_init(&b);
+	gw_metrics(&gw, &b);
+	ASSERT_NE(NULL, b.p);
+	for (char *l = b.p; *l; l = strchr(l, '\n') + 1) {
+		if (!strncmp(l, "# HELP ", 7))
+			help++;
+		else if (strncmp(l, "# TYPE ", 7) && (samples++, !sample_line(l)))
+			EXPECT_TRUE(false) TH_LOG("bad line: %.*s",
+						  (int)strcspn(l, "\n"), l);
+	}
+	/* 4 meter families, the port counters, 3 schedule counters, port_up */
+	EXPECT_EQ(4 + gw_n_stat_names + 3 + 1, help);
+	EXPECT_EQ(r->n_values + 3 + gw_n_stat_names + 3 + 1, samples)
+		TH_LOG("%s", b.p);
+	EXPECT_NE(NULL, strstr(b.p, "\nmbus_port_timeouts_total{bus=\"b\",port=\"/dev/mbus0\"} 7\n"));
+	EXPECT_NE(NULL, strstr(b.p, "\nmbus_meter_up{bus=\"b\",meter=\"m1\"} 1\n"));
+	EXPECT_NE(NULL, strstr(b.p, "\nmbus_meter_readout_duration_seconds{bus=\"b\",meter=\"m1\"} 0.25\n"));
+	gw_buf_free(&b);
+	pthread_mutex_destroy(&bus.lock);
+	gw_buf_free(&r->telegrams);
+	free(r);
+}
+
+TEST(csv_fields_are_quoted_where_they_must_be)
+{
+	struct gw_buf b;
+
+	gw_buf_init(&b);
+	gw_csv_field(&b, "plain");
+	gw_buf_puts(&b, "|");
+	gw_csv_field(&b, "a,b");
+	gw_buf_puts(&b, "|");
+	gw_csv_field(&b, "say \"hi\"");
+	gw_buf_puts(&b, "|");
+	gw_csv_field(&b, "two\nlines");
+	EXPECT_STREQ("plain|\"a,b\"|\"say \"\"hi\"\"\"|\"two\nlines\"", b.p);
+	gw_buf_free(&b);
+}
+
+TEST(csv_has_a_row_per_value_under_the_header)
+{
+	struct gw_meter_cfg m = { .name = "m1", .bus = "b" };
+	struct gw_reading *r = calloc(1, sizeof(*r));
+	struct gw_snap snap = { .name = "m1", .ok = true,
+				.timestamp = "2026-01-02T03:04:05.678Z" };
+	uint8_t f[300];
+	size_t n = rsp_ud(f, elec_records, sizeof(elec_records), 0x02);
+	struct gw_buf b;
+	char *line2;
+
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, gw_reading_add_telegram(r, &m, f, n));
+	snap.values = r->values;
+	snap.n_values = r->n_values;
+	gw_buf_init(&b);
+	gw_buf_puts(&b, gw_csv_header);
+	gw_csv_rows(&b, "b", "m1", "12345678", &snap);
+	ASSERT_NE(NULL, b.p);
+	EXPECT_EQ(0, strncmp(b.p, "bus,meter,secondary_address,timestamp,status,key,quantity,unit,storage,tariff,subunit,function,value,obis\r\n", 105));
+	line2 = strstr(b.p, "\r\n") + 2;
+	EXPECT_EQ(0, strncmp(line2, "b,m1,12345678,2026-01-02T03:04:05.678Z,ok,energy_wh,energy,Wh,0,0,0,instantaneous,10000,1-0:1.8.0\r\n", 98))
+		TH_LOG("%s", line2);
+	/* header + one row per value */
+	n = 0;
+	for (char *p = b.p; (p = strstr(p, "\r\n")); p += 2)
+		n++;
+	EXPECT_EQ(1 + r->n_values, n);
+	gw_buf_free(&b);
+	gw_buf_free(&r->telegrams);
+	free(r);
+}
+
 /* ---- the queue while the broker is away ------------------------------------- */
 
 static struct gw_msg *msg(int i)
@@ -506,7 +845,7 @@ TEST(every_error_is_reported_with_file_and_line)
 		"gatewayd.conf:8: [bus] needs a name: [bus NAME]\n"
 		"gatewayd.conf:10: qos: '3' is not 0, 1 or 2\n"
 		"gatewayd.conf:11: expected KEY = VALUE or [SECTION]\n"
-		"gatewayd.conf:12: unknown section [telemetry] (gateway, bus NAME, mqtt, homeassistant)\n"
+		"gatewayd.conf:12: unknown section [telemetry] (gateway, bus NAME, mqtt, homeassistant, http)\n"
 		"gatewayd.conf:13: section header without ']'\n"
 		"meters.d/a.conf:3: address '251': a primary address (0-250, 254) or 16 hex digits IIIIIIIIMMMMVVDD (or bytes: and the 8 bytes as sent)\n"
 		"meters.d/a.conf:4: interval '4s': a duration from 5s to 1d\n"
