@@ -74,22 +74,32 @@ struct req {
 
 /* ---- responses ----------------------------------------------------------------------- */
 
-/* Queue @body (allocated, taken) with @status. */
-static enum MHD_Result reply(struct req *q, int status, const char *type,
-			     char *body, const char *allow)
+/* A response owning @body (allocated, taken; NULL: none), or NULL. */
+static struct MHD_Response *response(char *body, const char *type)
 {
 	struct MHD_Response *r;
-	enum MHD_Result ret;
 
 	if (!body)
-		return MHD_NO;
+		return NULL;
 	r = MHD_create_response_from_buffer(strlen(body), body,
 					    MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(body);
-		return MHD_NO;
+		return NULL;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	return r;
+}
+
+/* Queue @body (allocated, taken) with @status. */
+static enum MHD_Result reply(struct req *q, int status, const char *type,
+			     char *body, const char *allow)
+{
+	struct MHD_Response *r = response(body, type);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
@@ -155,19 +165,13 @@ static bool authorized(struct gw_http *h, struct MHD_Connection *c)
 
 static enum MHD_Result unauthorized(struct req *q)
 {
-	char *body = gw_error_json(401, "%s", "authentication required");
-	struct MHD_Response *r;
+	struct MHD_Response *r =
+		response(gw_error_json(401, "%s", "authentication required"),
+			 TYPE_JSON);
 	enum MHD_Result ret;
 
-	if (!body)
+	if (!r)
 		return MHD_NO;
-	r = MHD_create_response_from_buffer(strlen(body), body,
-					    MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, TYPE_JSON);
 	ret = MHD_queue_basic_auth_fail_response(q->conn, "mbus-gatewayd", r);
 	MHD_destroy_response(r);
 	q->answered = true;
