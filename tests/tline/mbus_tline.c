@@ -538,6 +538,13 @@ static long tline_far_ioctl(struct file *file, unsigned int cmd,
 		info.tx_bytes = l->tx_bytes;
 		info.rx_bytes = l->rx_bytes;
 		spin_unlock_irqrestore(&l->lock, flags);
+		/*
+		 * Nothing left to receive: wait for the tty's buffer work,
+		 * so that every character received has been through the
+		 * line discipline when the caller reads its counters.
+		 */
+		if (!info.rx_pending)
+			flush_work(&l->port.buf.work);
 		return copy_to_user((void __user *)arg, &info, sizeof(info)) ?
 		       -EFAULT : 0;
 	}

@@ -85,7 +85,8 @@ struct tline_event {
  * @baud: the tty's rate
  * @char_bits: bits per character: start, data, parity, stop
  * @tx_pending: characters the tty has queued and not finished sending
- * @rx_pending: scripted characters not received yet
+ * @rx_pending: scripted characters not received yet; 0 once the line
+ *	discipline has taken every character received
  * @events_lost: events dropped because nobody read them (the oldest go)
  * @breaking: the tty holds a break
  * @echo: the line echoes what the tty sends
