@@ -351,8 +351,8 @@ void mbus_nl_exit(void);
 void mbus_nl_port_init(struct mbus_port *port);
 void mbus_nl_port_new(struct mbus_port *port);
 void mbus_nl_port_del(struct mbus_port *port);
-void mbus_nl_event(struct mbus_port *port, u8 cmd, const u8 *data,
-		   unsigned int len, u32 line_err);
+void mbus_nl_notify(struct mbus_port *port, u8 cmd, const u8 *data,
+		    unsigned int len, u32 line_err);
 
 /* mbus_rx.c */
 void mbus_rx_flush(struct mbus_port *port);

@@ -244,7 +244,7 @@ static void mbus_rx_frame(struct mbus_port *port, const struct mbus_rx_event *ev
 		port->stats.rx_acks++;
 	else
 		port->stats.rx_frames++;
-	mbus_nl_event(port, MBUS_CMD_FRAME_RX, ev->data, ev->len, 0);
+	mbus_nl_notify(port, MBUS_CMD_FRAME_RX, ev->data, ev->len, 0);
 
 	if (waited && !mbus_rx_from_addressee(port, ev)) {
 		/* A late answer of another slave: not this reply. */
@@ -262,10 +262,13 @@ static void mbus_rx_frame(struct mbus_port *port, const struct mbus_rx_event *ev
 	WRITE_ONCE(w->seq, w->seq + 1);
 }
 
-static void mbus_rx_event(struct mbus_port *port, const struct mbus_rx_event *ev)
+/* Count what the delimiter found and hand it on. */
+static void mbus_rx_dispatch(struct mbus_port *port,
+			     const struct mbus_rx_event *ev)
 {
 	struct mbus_stats *st = &port->stats;
 
+	lockdep_assert_held(&port->lock);
 	if (ev->type != MBUS_EV_FRAME && ev->type != MBUS_EV_BREAK &&
 	    port->win.open && !port->win.status)
 		port->win.info |= MBUS_XFER_INFO_NOISE;
@@ -292,7 +295,7 @@ static void mbus_rx_event(struct mbus_port *port, const struct mbus_rx_event *ev
 		break;
 	case MBUS_EV_BREAK:
 		st->breaks++;
-		mbus_nl_event(port, MBUS_CMD_BREAK, NULL, 0, 0);
+		mbus_nl_notify(port, MBUS_CMD_BREAK, NULL, 0, 0);
 		if (port->win.open && !port->win.status) {
 			port->win.status = MBUS_STATUS_BREAK;
 			WRITE_ONCE(port->win.seq, port->win.seq + 1);
@@ -309,7 +312,7 @@ static void mbus_rx_steps(struct mbus_port *port, bool flush)
 
 	lockdep_assert_held(&port->lock);
 	while (mbus_parser_step(&port->parser, flush, &ev) != MBUS_EV_NEED_MORE)
-		mbus_rx_event(port, &ev);
+		mbus_rx_dispatch(port, &ev);
 }
 
 /*
@@ -342,8 +345,9 @@ static u32 mbus_rx_line_err(u8 tflag)
 }
 
 /* Map a TTY_* flag to the delimiter's and count line errors. */
-static u8 mbus_rx_flag(struct mbus_port *port, u8 tflag)
+static u8 mbus_rx_classify(struct mbus_port *port, u8 tflag)
 {
+	lockdep_assert_held(&port->lock);
 	switch (tflag) {
 	case TTY_NORMAL:
 		return MBUS_RX_NORMAL;
@@ -392,8 +396,9 @@ static bool mbus_rx_echo(struct mbus_port *port, u8 c)
 static void mbus_rx_byte(struct mbus_port *port, u8 c, u8 tflag)
 {
 	struct mbus_window *w = &port->win;
-	u8 flag = mbus_rx_flag(port, tflag);
+	u8 flag = mbus_rx_classify(port, tflag);
 
+	lockdep_assert_held(&port->lock);
 	if (flag == MBUS_RX_NORMAL && mbus_rx_echo(port, c))
 		return;
 	if (w->open && !w->status) {
@@ -448,7 +453,7 @@ void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
 	}
 	/* One event per burst: a noisy line must not flood the ring. */
 	if (line_err)
-		mbus_nl_event(port, MBUS_CMD_LINE_ERR, NULL, 0, line_err);
+		mbus_nl_notify(port, MBUS_CMD_LINE_ERR, NULL, 0, line_err);
 	port->last_rx = now;
 	if (port->win.open)
 		WRITE_ONCE(port->win.seq, port->win.seq + 1);

@@ -240,10 +240,10 @@ static int mbus_tx_wakeup(struct mbus_port *port, const struct mbus_params *p)
  * slave's reply may reach the receive path before mbus_tx_write() returns,
  * and the monitor must see the request first.
  */
-static void mbus_tx_event(struct mbus_port *port)
+static void mbus_tx_notify(struct mbus_port *port)
 {
 	spin_lock(&port->lock);
-	mbus_nl_event(port, MBUS_CMD_FRAME_TX, port->tx_buf, port->tx_len, 0);
+	mbus_nl_notify(port, MBUS_CMD_FRAME_TX, port->tx_buf, port->tx_len, 0);
 	spin_unlock(&port->lock);
 }
 
@@ -295,11 +295,11 @@ static void mbus_win_end(struct mbus_port *port, bool reply,
 	} else if (!w->status && w->raw_len) {
 		w->status = MBUS_STATUS_GARBLED;
 		port->stats.garbled++;
-		mbus_nl_event(port, MBUS_CMD_GARBLED, w->raw, w->raw_len, 0);
+		mbus_nl_notify(port, MBUS_CMD_GARBLED, w->raw, w->raw_len, 0);
 	} else if (!w->status) {
 		w->status = MBUS_STATUS_TIMEOUT;
 		port->stats.timeouts++;
-		mbus_nl_event(port, MBUS_CMD_TIMEOUT, NULL, 0, 0);
+		mbus_nl_notify(port, MBUS_CMD_TIMEOUT, NULL, 0, 0);
 	}
 	w->open = false;
 	/* The echo of a request nobody answers may still be on its way. */
@@ -442,7 +442,7 @@ int mbus_exchange(struct mbus_port *port, const struct mbus_params *p,
 		if (err)
 			goto out;
 	}
-	mbus_tx_event(port);
+	mbus_tx_notify(port);
 	err = mbus_tx_write(port, port->tx_buf, port->tx_len);
 	if (err)
 		goto out;
