@@ -38,6 +38,14 @@
 /* A byte on the wire: start bit, 8 data bits, parity, stop bit. */
 #define MBUS_BITS_PER_CHAR	11
 
+/*
+ * Default inter-character timeout: three character times plus 50 ms, so
+ * that USB-serial converters delivering bytes in 16 ms bursts never split
+ * a frame.
+ */
+#define MBUS_CHAR_TIMEOUT_CHARS	3
+#define MBUS_CHAR_TIMEOUT_EXTRA_US 50000
+
 /* Who a frame kept for read() is for. */
 enum mbus_rx_to {
 	MBUS_RX_TO_ALL,		/* every file open when it came */

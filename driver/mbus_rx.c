@@ -439,9 +439,11 @@ void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
 	 * apply it when the next bytes come, so a stalled partial frame
 	 * cannot swallow them.
 	 */
-	char_ns = 3 * MBUS_BITS_PER_CHAR * mbus_bit_ns(port->baud);
+	char_ns = MBUS_CHAR_TIMEOUT_CHARS * MBUS_BITS_PER_CHAR *
+		  mbus_bit_ns(port->baud);
 	if (!port->win.open &&
-	    ktime_to_ns(ktime_sub(now, port->last_rx)) > char_ns + 50 * NSEC_PER_MSEC)
+	    ktime_to_ns(ktime_sub(now, port->last_rx)) >
+	    char_ns + MBUS_CHAR_TIMEOUT_EXTRA_US * NSEC_PER_USEC)
 		mbus_rx_flush(port);
 
 	port->stats.rx_bytes += count;

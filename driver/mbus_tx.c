@@ -26,14 +26,6 @@
 #define MBUS_RESPONSE_BITS	330
 #define MBUS_RESPONSE_EXTRA_US	50000
 
-/*
- * Inter-character timeout: three character times plus 50 ms, so that
- * USB-serial converters delivering bytes in 16 ms bursts never split a
- * frame.
- */
-#define MBUS_CHAR_TIMEOUT_CHARS	3
-#define MBUS_CHAR_TIMEOUT_EXTRA_US 50000
-
 u32 mbus_bit_ns(u32 baud)
 {
 	return NSEC_PER_SEC / (baud ? baud : MBUS_DEFAULT_BAUD);
