@@ -38,6 +38,14 @@
 /* A byte on the wire: start bit, 8 data bits, parity, stop bit. */
 #define MBUS_BITS_PER_CHAR	11
 
+/*
+ * Default inter-character timeout: three character times plus 50 ms, so
+ * that USB-serial converters delivering bytes in 16 ms bursts never split
+ * a frame.
+ */
+#define MBUS_CHAR_TIMEOUT_CHARS	3
+#define MBUS_CHAR_TIMEOUT_EXTRA_US 50000
+
 /* Who a frame kept for read() is for. */
 enum mbus_rx_to {
 	MBUS_RX_TO_ALL,		/* every file open when it came */
@@ -99,9 +107,10 @@ struct mbus_file {
  * struct mbus_window - the exchange in progress on the bus
  *
  * Every member is under &mbus_port.lock. The &mbus_port.bus_lock holder
- * opens the window and closes it; from then until it opens the next one
- * nothing writes @status, @info, @len, @buf, @raw_len or @raw, so it may
- * read them without the spinlock (&mbus_result.data).
+ * opens the window and closes it (mbus_xfer.c); in between the receive
+ * path offers it what comes in. From the close until the holder opens the
+ * next one nothing writes @status, @info, @len, @buf, @raw_len or @raw, so
+ * it may read them without the spinlock (&mbus_result.data).
  *
  * @open: bytes received now belong to the exchange.
  * @status: MBUS_STATUS_* once decided, 0 while undecided.
@@ -322,17 +331,26 @@ struct mbus_result {
 	unsigned int attempts;
 };
 
+/* What the window of an exchange makes of a frame the receive path got. */
+enum mbus_win_verdict {
+	MBUS_WIN_REPLY,		/* the reply: it decided the window */
+	MBUS_WIN_NOISE,		/* a lone E5 that is no acknowledgment */
+	MBUS_WIN_ECHO,		/* the converter's echo of the request */
+	MBUS_WIN_OTHER,		/* not for the window: for the readers */
+};
+
 /* mbus_addr.c */
 int mbus_addr_check(const struct mbus_addr *a);
 void mbus_bus_reset(struct mbus_bus *bus);
 void mbus_bus_check_stale(struct mbus_port *port);
 void mbus_bus_observe(struct mbus_port *port, u8 status);
-int mbus_xfer_transact(struct mbus_port *port, const struct mbus_params *p,
-		       const struct mbus_addr *addr, u32 flags,
-		       struct mbus_result *res);
+bool mbus_bus_selected(struct mbus_port *port, const u8 *sec);
+void mbus_build_select(struct mbus_port *port, const u8 *sec);
+void mbus_bus_address(struct mbus_port *port, u32 flags, u8 a);
 
 /* mbus_cdev.c */
 bool mbus_baud_valid(u32 baud);
+void mbus_default_params(struct mbus_params *p);
 int mbus_params_check(const struct mbus_params *p);
 
 /* mbus_main.c */
@@ -351,8 +369,8 @@ void mbus_nl_exit(void);
 void mbus_nl_port_init(struct mbus_port *port);
 void mbus_nl_port_new(struct mbus_port *port);
 void mbus_nl_port_del(struct mbus_port *port);
-void mbus_nl_event(struct mbus_port *port, u8 cmd, const u8 *data,
-		   unsigned int len, u32 line_err);
+void mbus_nl_notify(struct mbus_port *port, u8 cmd, const u8 *data,
+		    unsigned int len, u32 line_err);
 
 /* mbus_rx.c */
 void mbus_rx_flush(struct mbus_port *port);
@@ -365,13 +383,22 @@ bool mbus_rxq_pending(struct mbus_file *mf);
 void mbus_rxq_pop(struct mbus_file *mf, u64 seq);
 
 /* mbus_tx.c */
-void mbus_hold_begin(struct mbus_port *port);
 u32 mbus_bit_ns(u32 baud);
-int mbus_exchange(struct mbus_port *port, const struct mbus_params *p,
-		  bool reply, struct mbus_result *res);
-int mbus_transact(struct mbus_port *port, const struct mbus_params *p,
-		  bool reply, struct mbus_result *res);
+void mbus_hold_begin(struct mbus_port *port);
+int mbus_sleep_ns(struct mbus_port *port, u64 ns);
+int mbus_tx_send(struct mbus_port *port, const struct mbus_params *p,
+		 bool *sent);
 int mbus_send_break(struct mbus_port *port, u32 ms);
-void mbus_default_params(struct mbus_params *p);
+
+/* mbus_xfer.c */
+int mbus_xfer_run(struct mbus_port *port, const struct mbus_params *p,
+		  const struct mbus_addr *addr, u32 flags,
+		  struct mbus_result *res);
+int mbus_xfer_once(struct mbus_port *port, const struct mbus_params *p,
+		   bool reply, struct mbus_result *res);
+enum mbus_win_verdict mbus_win_offer(struct mbus_port *port,
+				     const struct mbus_rx_event *ev);
+void mbus_win_noise(struct mbus_port *port);
+void mbus_win_break(struct mbus_port *port);
 
 #endif /* _MBUS_H */

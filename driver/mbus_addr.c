@@ -6,8 +6,10 @@
  * expects next are properties of the bus, shared by every program using
  * it. The kernel sees every request that goes out, so it keeps them here:
  * every exchange is observed (mbus_bus_observe()), and addressed
- * exchanges (MBUS_XFER_ADDRESSED, MBUS_XFER_FCB) use the state to select
- * a slave only when needed and to set the FCB/FCV bits.
+ * exchanges (MBUS_XFER_ADDRESSED, MBUS_XFER_FCB, run by mbus_xfer.c) use
+ * the state to select a slave only when needed (mbus_bus_selected(),
+ * mbus_build_select()) and to set the A field and the FCB/FCV bits
+ * (mbus_bus_address()).
  */
 #include <linux/string.h>
 
@@ -226,8 +228,31 @@ void mbus_bus_observe(struct mbus_port *port, u8 status)
 		bus->fcb[a] = !(c & MBUS_C_FCB);
 }
 
-/* Put the selection of @sec into port->tx_buf. */
-static void mbus_build_select(struct mbus_port *port, const u8 *sec)
+/**
+ * mbus_bus_selected() - whether the bus has @sec selected already
+ * @port: the port; the caller holds @port->bus_lock
+ * @sec: a secondary address, in wire order
+ *
+ * Return: true if the last selection was of exactly @sec, was
+ * acknowledged and nothing deselected it since.
+ */
+bool mbus_bus_selected(struct mbus_port *port, const u8 *sec)
+{
+	struct mbus_bus *bus = &port->bus;
+
+	lockdep_assert_held(&port->bus_lock);
+	return bus->selected && !memcmp(bus->sel, sec, MBUS_SELECT_DATA);
+}
+
+/**
+ * mbus_build_select() - make the selection of @sec the request
+ * @port: the port; the caller holds @port->bus_lock
+ * @sec: a secondary address, in wire order
+ *
+ * Writes SND_UD with CI 52h to address 253 and the 8 address bytes into
+ * @port->tx_buf, in place of the request there.
+ */
+void mbus_build_select(struct mbus_port *port, const u8 *sec)
 {
 	u8 *buf = port->tx_buf;
 	unsigned int l = 3 + MBUS_SELECT_DATA;
@@ -247,89 +272,29 @@ static void mbus_build_select(struct mbus_port *port, const u8 *sec)
 	mbus_frame_fix_checksum(buf, port->tx_len);
 }
 
-/* Select @sec unless it is what the bus has selected already. */
-static int mbus_ensure_selected(struct mbus_port *port,
-				const struct mbus_params *p, const u8 *sec,
-				struct mbus_result *res)
-{
-	struct mbus_bus *bus = &port->bus;
-	u8 saved[MBUS_FRAME_MAX];
-	unsigned int len = port->tx_len;
-	int err;
-
-	lockdep_assert_held(&port->bus_lock);
-	if (bus->selected && !memcmp(bus->sel, sec, MBUS_SELECT_DATA))
-		return 0;
-	memcpy(saved, port->tx_buf, len);
-	mbus_build_select(port, sec);
-	err = mbus_transact(port, p, true, res);
-	memcpy(port->tx_buf, saved, len);
-	port->tx_len = len;
-	if (err)
-		return err;
-	return res->status == MBUS_STATUS_ACK ? 0 : -EAGAIN;
-}
-
-/* The secondary selection for an addressed exchange failed: say so. */
-static void mbus_select_failed(struct mbus_result *res)
-{
-	/* A frame is no answer to a selection either. */
-	if (res->status == MBUS_STATUS_FRAME)
-		res->status = MBUS_STATUS_GARBLED;
-	res->info |= MBUS_XFER_INFO_NOT_SENT;
-}
-
 /**
- * mbus_xfer_transact() - an MBUS_IOC_XFER exchange
- * @port: the port; the caller holds @port->bus_lock and saw it alive
- * @p: the file's parameters
- * @addr: the file's address (bound when MBUS_XFER_ADDRESSED is asked for)
- * @flags: the MBUS_XFER_ flags
- * @res: the outcome
+ * mbus_bus_address() - address the request to a slave
+ * @port: the port; the caller holds @port->bus_lock
+ * @flags: MBUS_XFER_ADDRESSED: write @a into the A field; MBUS_XFER_FCB:
+ *	if the function is SND_UD, REQ_UD1 or REQ_UD2, set FCV and the FCB
+ *	the addressee expects
+ * @a: the address for MBUS_XFER_ADDRESSED
  *
- * With MBUS_XFER_ADDRESSED writes the A field: the primary address, or 253
- * after selecting the secondary address when the bus has another
- * selection. With MBUS_XFER_FCB sets FCV and the FCB the addressed slave
- * expects. Fixes the checksum and runs the exchange. A selection the bus
- * does not acknowledge ends it: @res then holds the selection's outcome,
- * MBUS_XFER_INFO_NOT_SENT is set and the request is not sent.
- *
- * Return: as mbus_transact(); -EINVAL for an E5 to be addressed.
+ * Edits the request in @port->tx_buf (a short, control or long frame, not
+ * an E5) and recomputes its checksum.
  */
-int mbus_xfer_transact(struct mbus_port *port, const struct mbus_params *p,
-		       const struct mbus_addr *addr, u32 flags,
-		       struct mbus_result *res)
+void mbus_bus_address(struct mbus_port *port, u32 flags, u8 a)
 {
-	bool reply = !(flags & MBUS_XFER_NO_REPLY);
 	u8 *buf = port->tx_buf;
-	u8 *c, a;
-	int err;
+	u8 *c = mbus_frame_c(buf);
 
 	lockdep_assert_held(&port->bus_lock);
-	mbus_bus_check_stale(port);
-	if (!(flags & (MBUS_XFER_ADDRESSED | MBUS_XFER_FCB)))
-		return mbus_transact(port, p, reply, res);
-	if (buf[0] == MBUS_FRAME_ACK)
-		return -EINVAL;
-	if (flags & MBUS_XFER_ADDRESSED) {
-		a = addr->primary;
-		if (addr->type == MBUS_ADDR_SECONDARY) {
-			err = mbus_ensure_selected(port, p, addr->secondary,
-						   res);
-			if (err == -EAGAIN)
-				mbus_select_failed(res);
-			if (err)
-				return err == -EAGAIN ? 0 : err;
-			a = MBUS_ADDR_NETWORK;
-		}
+	if (flags & MBUS_XFER_ADDRESSED)
 		*mbus_frame_a(buf) = a;
-	}
 	a = *mbus_frame_a(buf);
-	c = mbus_frame_c(buf);
 	if ((flags & MBUS_XFER_FCB) && mbus_fn_has_fcb(*c)) {
 		*c &= ~MBUS_C_FCB;
 		*c |= MBUS_C_FCV | (port->bus.fcb[a] ? MBUS_C_FCB : 0);
 	}
 	mbus_frame_fix_checksum(buf, port->tx_len);
-	return mbus_transact(port, p, reply, res);
 }

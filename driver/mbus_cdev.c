@@ -149,7 +149,7 @@ static ssize_t mbus_write(struct file *file, const char __user *buf,
 	if (err)
 		return err;
 	mbus_set_request(port, req, count);
-	err = mbus_exchange(port, &p, true, &res);
+	err = mbus_xfer_once(port, &p, true, &res);
 	if (!err && (res.status == MBUS_STATUS_FRAME ||
 		     res.status == MBUS_STATUS_ACK)) {
 		spin_lock(&port->lock);
@@ -218,6 +218,17 @@ static __poll_t mbus_poll(struct file *file, poll_table *wait)
 	else
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	return mask;
+}
+
+/**
+ * mbus_default_params() - the parameters a port's files start with
+ * @p: filled in: EN 13757-2 timing, MBUS_DEFAULT_RETRIES repeats, no
+ *	wake-up preamble, no echo cancellation
+ */
+void mbus_default_params(struct mbus_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->retries = MBUS_DEFAULT_RETRIES;
 }
 
 /**
@@ -389,7 +400,7 @@ static int mbus_ioc_xfer(struct mbus_file *mf, void __user *argp)
 	if (err)
 		return err;
 	mbus_set_request(port, buf, x.tx_len);
-	err = mbus_xfer_transact(port, &p, &addr, x.flags, &res);
+	err = mbus_xfer_run(port, &p, &addr, x.flags, &res);
 	if (!err)
 		mbus_xfer_result(&x, &res, buf, &rx_len);
 	mutex_unlock(&port->bus_lock);

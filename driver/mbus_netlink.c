@@ -461,7 +461,7 @@ static void mbus_nl_work(struct work_struct *work)
 }
 
 /**
- * mbus_nl_event() - queue a bus event for the "events" multicast group
+ * mbus_nl_notify() - queue a bus event for the "events" multicast group
  * @port: the port; the caller holds @port->lock
  * @cmd: MBUS_CMD_FRAME_TX, _FRAME_RX, _TIMEOUT, _GARBLED, _BREAK, _LINE_ERR
  * @data: the frame or bytes that go with it, or NULL
@@ -472,8 +472,8 @@ static void mbus_nl_work(struct work_struct *work)
  * nothing while nobody listens; drops and counts the event when the ring
  * is full. The work item sends it.
  */
-void mbus_nl_event(struct mbus_port *port, u8 cmd, const u8 *data,
-		   unsigned int len, u32 line_err)
+void mbus_nl_notify(struct mbus_port *port, u8 cmd, const u8 *data,
+		    unsigned int len, u32 line_err)
 {
 	struct mbus_nl_ring *r = &port->nl_ring;
 	struct mbus_nl_event *ev;

@@ -3,9 +3,10 @@
  * M-Bus master line discipline: the receive path
  *
  * Bytes from the tty go through echo cancellation into the frame
- * delimiter (mbus_frame.c). A frame received while an exchange waits for
- * its reply ends that exchange's window; any other frame is queued for
- * read() on every open file. Nothing here sleeps or allocates.
+ * delimiter (mbus_frame.c). Every frame is offered to the window of the
+ * exchange in progress (mbus_win_offer(), mbus_xfer.c); a frame that is
+ * not the window's reply, echo or noise is queued for read() on every
+ * open file. Nothing here sleeps or allocates.
  */
 #include <linux/string.h>
 #include <linux/tty.h>
@@ -183,92 +184,44 @@ static void mbus_rx_broadcast(struct mbus_port *port, const u8 *frame,
 	mbus_rxq_put(port, NULL, frame, len);
 }
 
-/* A frame identical to the request just sent can only be its echo. */
-static bool mbus_rx_is_replica(struct mbus_port *port, const u8 *frame,
-			       unsigned int len)
-{
-	const struct mbus_window *w = &port->win;
-
-	lockdep_assert_held(&port->lock);
-	return len == w->req_len && !memcmp(frame, w->req, len);
-}
-
-/*
- * A slave answers with its own address: a request to primary address
- * 0-250 cannot be answered by a frame carrying another one. Requests to
- * 253 (selected slave) and 254 (everybody) may be.
- */
-static bool mbus_rx_from_addressee(struct mbus_port *port,
-				   const struct mbus_rx_event *ev)
-{
-	const u8 *req = port->win.req;
-	unsigned int a_req, a_rsp;
-
-	lockdep_assert_held(&port->lock);
-	if (ev->frame_type == MBUS_FRAME_TYPE_ACK ||
-	    port->win.req_len < MBUS_SHORT_LEN)
-		return true;
-	a_req = req[req[0] == MBUS_FRAME_LONG_START ? 5 : 2];
-	a_rsp = ev->data[ev->frame_type == MBUS_FRAME_TYPE_SHORT ? 2 : 5];
-	return a_req > MBUS_ADDR_PRIMARY_MAX || a_req == a_rsp;
-}
-
 static void mbus_rx_frame(struct mbus_port *port, const struct mbus_rx_event *ev)
 {
-	struct mbus_window *w = &port->win;
-	bool waited = w->open && !w->status;
+	enum mbus_win_verdict verdict;
 
 	lockdep_assert_held(&port->lock);
-	/*
-	 * A lone E5 is one byte that line noise makes every 256th time: it
-	 * counts as an acknowledgment only as the one byte of the window, at
-	 * the end of its burst; never after other bytes (an E5 in the data
-	 * of a garbled reply), never with more bytes right behind it (a
-	 * collision), never outside an exchange.
-	 */
-	if (ev->frame_type == MBUS_FRAME_TYPE_ACK &&
-	    (!waited || port->rx_more || w->raw_len != 1)) {
+	verdict = mbus_win_offer(port, ev);
+	switch (verdict) {
+	case MBUS_WIN_NOISE:
+		/* A lone E5 that is no acknowledgment. */
 		port->stats.noise_bytes++;
-		if (waited)
-			w->info |= MBUS_XFER_INFO_NOISE;
 		return;
-	}
-	if (waited && mbus_rx_is_replica(port, ev->data, ev->len)) {
+	case MBUS_WIN_ECHO:
 		/* The converter echoed the request: not an answer. */
-		w->info |= MBUS_XFER_INFO_ECHO;
 		port->stats.echo_dropped += ev->len;
-		w->raw_len -= min_t(u16, w->raw_len, ev->len);
 		return;
+	case MBUS_WIN_REPLY:
+	case MBUS_WIN_OTHER:
+		break;
 	}
+	/* The reply or a frame for the readers: a frame received. */
 	if (ev->frame_type == MBUS_FRAME_TYPE_ACK)
 		port->stats.rx_acks++;
 	else
 		port->stats.rx_frames++;
-	mbus_nl_event(port, MBUS_CMD_FRAME_RX, ev->data, ev->len, 0);
-
-	if (waited && !mbus_rx_from_addressee(port, ev)) {
-		/* A late answer of another slave: not this reply. */
-		w->info |= MBUS_XFER_INFO_NOISE;
-		waited = false;
-	}
-	if (!waited) {
+	mbus_nl_notify(port, MBUS_CMD_FRAME_RX, ev->data, ev->len, 0);
+	if (verdict == MBUS_WIN_OTHER)
 		mbus_rx_broadcast(port, ev->data, ev->len);
-		return;
-	}
-	memcpy(w->buf, ev->data, ev->len);
-	w->len = ev->len;
-	w->status = ev->frame_type == MBUS_FRAME_TYPE_ACK ? MBUS_STATUS_ACK :
-							    MBUS_STATUS_FRAME;
-	WRITE_ONCE(w->seq, w->seq + 1);
 }
 
-static void mbus_rx_event(struct mbus_port *port, const struct mbus_rx_event *ev)
+/* Count what the delimiter found and hand it on. */
+static void mbus_rx_dispatch(struct mbus_port *port,
+			     const struct mbus_rx_event *ev)
 {
 	struct mbus_stats *st = &port->stats;
 
-	if (ev->type != MBUS_EV_FRAME && ev->type != MBUS_EV_BREAK &&
-	    port->win.open && !port->win.status)
-		port->win.info |= MBUS_XFER_INFO_NOISE;
+	lockdep_assert_held(&port->lock);
+	if (ev->type != MBUS_EV_FRAME && ev->type != MBUS_EV_BREAK)
+		mbus_win_noise(port);
 
 	switch (ev->type) {
 	case MBUS_EV_FRAME:
@@ -292,11 +245,8 @@ static void mbus_rx_event(struct mbus_port *port, const struct mbus_rx_event *ev
 		break;
 	case MBUS_EV_BREAK:
 		st->breaks++;
-		mbus_nl_event(port, MBUS_CMD_BREAK, NULL, 0, 0);
-		if (port->win.open && !port->win.status) {
-			port->win.status = MBUS_STATUS_BREAK;
-			WRITE_ONCE(port->win.seq, port->win.seq + 1);
-		}
+		mbus_nl_notify(port, MBUS_CMD_BREAK, NULL, 0, 0);
+		mbus_win_break(port);
 		break;
 	case MBUS_EV_NEED_MORE:
 		break;
@@ -309,7 +259,7 @@ static void mbus_rx_steps(struct mbus_port *port, bool flush)
 
 	lockdep_assert_held(&port->lock);
 	while (mbus_parser_step(&port->parser, flush, &ev) != MBUS_EV_NEED_MORE)
-		mbus_rx_event(port, &ev);
+		mbus_rx_dispatch(port, &ev);
 }
 
 /*
@@ -342,8 +292,9 @@ static u32 mbus_rx_line_err(u8 tflag)
 }
 
 /* Map a TTY_* flag to the delimiter's and count line errors. */
-static u8 mbus_rx_flag(struct mbus_port *port, u8 tflag)
+static u8 mbus_rx_classify(struct mbus_port *port, u8 tflag)
 {
+	lockdep_assert_held(&port->lock);
 	switch (tflag) {
 	case TTY_NORMAL:
 		return MBUS_RX_NORMAL;
@@ -392,8 +343,9 @@ static bool mbus_rx_echo(struct mbus_port *port, u8 c)
 static void mbus_rx_byte(struct mbus_port *port, u8 c, u8 tflag)
 {
 	struct mbus_window *w = &port->win;
-	u8 flag = mbus_rx_flag(port, tflag);
+	u8 flag = mbus_rx_classify(port, tflag);
 
+	lockdep_assert_held(&port->lock);
 	if (flag == MBUS_RX_NORMAL && mbus_rx_echo(port, c))
 		return;
 	if (w->open && !w->status) {
@@ -409,8 +361,7 @@ static void mbus_rx_byte(struct mbus_port *port, u8 c, u8 tflag)
 	 */
 	if (!mbus_parser_push(&port->parser, c, flag)) {
 		port->stats.noise_bytes++;
-		if (w->open && !w->status)
-			w->info |= MBUS_XFER_INFO_NOISE;
+		mbus_win_noise(port);
 	}
 	mbus_rx_steps(port, false);
 }
@@ -434,9 +385,11 @@ void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
 	 * apply it when the next bytes come, so a stalled partial frame
 	 * cannot swallow them.
 	 */
-	char_ns = 3 * MBUS_BITS_PER_CHAR * mbus_bit_ns(port->baud);
+	char_ns = MBUS_CHAR_TIMEOUT_CHARS * MBUS_BITS_PER_CHAR *
+		  mbus_bit_ns(port->baud);
 	if (!port->win.open &&
-	    ktime_to_ns(ktime_sub(now, port->last_rx)) > char_ns + 50 * NSEC_PER_MSEC)
+	    ktime_to_ns(ktime_sub(now, port->last_rx)) >
+	    char_ns + MBUS_CHAR_TIMEOUT_EXTRA_US * NSEC_PER_USEC)
 		mbus_rx_flush(port);
 
 	port->stats.rx_bytes += count;
@@ -448,7 +401,7 @@ void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
 	}
 	/* One event per burst: a noisy line must not flood the ring. */
 	if (line_err)
-		mbus_nl_event(port, MBUS_CMD_LINE_ERR, NULL, 0, line_err);
+		mbus_nl_notify(port, MBUS_CMD_LINE_ERR, NULL, 0, line_err);
 	port->last_rx = now;
 	if (port->win.open)
 		WRITE_ONCE(port->win.seq, port->win.seq + 1);

@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * M-Bus master line discipline: exchanges on the bus (EN 13757-2 timing)
+ * M-Bus master line discipline: the transmitter
  *
- * An exchange sends the optional wake-up preamble and the request held in
- * port->tx_buf, waits until the UART has sent the last stop bit and then
- * watches the response window: 330 bit times + 50 ms for the reply to
- * start, then the inter-character timeout once bytes come. The caller
- * holds port->bus_lock for the whole exchange.
+ * mbus_tx_send() sends the optional wake-up preamble and the request held
+ * in port->tx_buf and waits until the UART has sent the last stop bit;
+ * mbus_send_break() holds the line in space. Both run for the holder of
+ * port->bus_lock, whose every wait ends at its bound (mbus_hold_begin()).
+ * The exchange around them, with its response window, is mbus_xfer.c.
  */
 #include <linux/hrtimer.h>
 #include <linux/sched/signal.h>
-#include <linux/string.h>
 #include <linux/tty.h>
 
 #include "compat.h"
@@ -19,46 +18,15 @@
 /* Characters a UART's transmit FIFO holds (16550A: 16). */
 #define MBUS_FIFO_CHARS		16
 
-/* Silence after the request before a repeat: at least 33 bit times. */
-#define MBUS_RETRY_PAUSE_BITS	33
-
-/* Longest the line takes to say nothing: EN 13757-2's response bound. */
-#define MBUS_RESPONSE_BITS	330
-#define MBUS_RESPONSE_EXTRA_US	50000
-
-/*
- * Inter-character timeout: three character times plus 50 ms, so that
- * USB-serial converters delivering bytes in 16 ms bursts never split a
- * frame.
+/**
+ * mbus_bit_ns() - the length of one bit on the line
+ * @baud: the line's rate; 0 counts as the default 2400 Bd
+ *
+ * Return: the bit time in ns.
  */
-#define MBUS_CHAR_TIMEOUT_CHARS	3
-#define MBUS_CHAR_TIMEOUT_EXTRA_US 50000
-
 u32 mbus_bit_ns(u32 baud)
 {
 	return NSEC_PER_SEC / (baud ? baud : MBUS_DEFAULT_BAUD);
-}
-
-void mbus_default_params(struct mbus_params *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->retries = MBUS_DEFAULT_RETRIES;
-}
-
-static u64 mbus_response_ns(const struct mbus_params *p, u32 baud)
-{
-	if (p->response_timeout_us)
-		return (u64)p->response_timeout_us * NSEC_PER_USEC;
-	return (u64)MBUS_RESPONSE_BITS * mbus_bit_ns(baud) +
-	       MBUS_RESPONSE_EXTRA_US * NSEC_PER_USEC;
-}
-
-static u64 mbus_char_timeout_ns(const struct mbus_params *p, u32 baud)
-{
-	if (p->char_timeout_us)
-		return (u64)p->char_timeout_us * NSEC_PER_USEC;
-	return (u64)MBUS_CHAR_TIMEOUT_CHARS * MBUS_BITS_PER_CHAR *
-	       mbus_bit_ns(baud) + MBUS_CHAR_TIMEOUT_EXTRA_US * NSEC_PER_USEC;
 }
 
 /**
@@ -66,9 +34,10 @@ static u64 mbus_char_timeout_ns(const struct mbus_params *p, u32 baud)
  * @port: the port; the caller holds @port->bus_lock
  *
  * No holder keeps the bus longer than the bus_hold_max_ms module
- * parameter (default 60 s): every wait below ends at that point, so that
- * one file's parameters cannot keep the bus from everyone else (six
- * attempts of 8192 wake-up bytes at 300 Bd would be over half an hour).
+ * parameter (default 60 s): every wait of the holder, here and in
+ * mbus_xfer.c, ends at that point, so that one file's parameters cannot
+ * keep the bus from everyone else (six attempts of 8192 wake-up bytes at
+ * 300 Bd would be over half an hour).
  */
 void mbus_hold_begin(struct mbus_port *port)
 {
@@ -88,12 +57,18 @@ static u64 mbus_hold_left_ns(struct mbus_port *port)
 	return left > 0 ? left : 0;
 }
 
-/*
- * Sleep @ns: -EINTR if a signal came, -ENODEV if the port died meanwhile
- * (close waits for the bus and must not wait out a long pause),
- * -ETIMEDOUT if the holder's bound ends first.
+/**
+ * mbus_sleep_ns() - sleep on the bus, within the holder's bound
+ * @port: the port; the caller holds @port->bus_lock
+ * @ns: how long
+ *
+ * Close wakes the sleeper: it waits for the bus and must not wait out a
+ * long pause.
+ *
+ * Return: 0 after @ns; -EINTR if a signal came, -ENODEV if the port died
+ * meanwhile, -ETIMEDOUT if the holder's bound ends first.
  */
-static int mbus_sleep_ns(struct mbus_port *port, u64 ns)
+int mbus_sleep_ns(struct mbus_port *port, u64 ns)
 {
 	u64 left = mbus_hold_left_ns(port);
 	bool cut = ns >= left;
@@ -240,276 +215,55 @@ static int mbus_tx_wakeup(struct mbus_port *port, const struct mbus_params *p)
  * slave's reply may reach the receive path before mbus_tx_write() returns,
  * and the monitor must see the request first.
  */
-static void mbus_tx_event(struct mbus_port *port)
+static void mbus_tx_notify(struct mbus_port *port)
 {
 	spin_lock(&port->lock);
-	mbus_nl_event(port, MBUS_CMD_FRAME_TX, port->tx_buf, port->tx_len, 0);
+	mbus_nl_notify(port, MBUS_CMD_FRAME_TX, port->tx_buf, port->tx_len, 0);
 	spin_unlock(&port->lock);
-}
-
-/* Open the window before sending: a fast slave (or a pty) may beat us. */
-static void mbus_win_begin(struct mbus_port *port, const struct mbus_params *p,
-			   bool reply)
-{
-	struct mbus_window *w = &port->win;
-
-	lockdep_assert_held(&port->bus_lock);
-	spin_lock(&port->lock);
-	/* Whatever was half received before belongs to nobody now. */
-	mbus_rx_flush(port);
-	memcpy(w->req, port->tx_buf, port->tx_len);
-	w->req_len = port->tx_len;
-	w->status = 0;
-	w->info = 0;
-	w->len = 0;
-	w->raw_len = 0;
-	w->echo_pos = 0;
-	w->echo_pre = 0;
-	w->echo_len = 0;
-	if (p->flags & MBUS_PARAM_ECHO_CANCEL) {
-		w->echo_pre = p->wakeup_bytes;
-		w->echo_len = p->wakeup_bytes + w->req_len;
-	}
-	w->open = true;
-	/* No reply awaited: frames on the line go to the readers. */
-	if (!reply)
-		w->status = MBUS_STATUS_NONE;
-	WRITE_ONCE(w->seq, w->seq + 1);
-	spin_unlock(&port->lock);
-}
-
-/* Close the window and decide what the bus said (if @reply was awaited). */
-static void mbus_win_end(struct mbus_port *port, bool reply,
-			 struct mbus_result *res)
-{
-	struct mbus_window *w = &port->win;
-
-	lockdep_assert_held(&port->bus_lock);
-	spin_lock(&port->lock);
-	if (reply && !w->status) {
-		/* A frame may hide behind a stalled candidate. */
-		mbus_rx_flush(port);
-	}
-	if (!reply) {
-		w->status = MBUS_STATUS_NONE;
-	} else if (!w->status && w->raw_len) {
-		w->status = MBUS_STATUS_GARBLED;
-		port->stats.garbled++;
-		mbus_nl_event(port, MBUS_CMD_GARBLED, w->raw, w->raw_len, 0);
-	} else if (!w->status) {
-		w->status = MBUS_STATUS_TIMEOUT;
-		port->stats.timeouts++;
-		mbus_nl_event(port, MBUS_CMD_TIMEOUT, NULL, 0, 0);
-	}
-	w->open = false;
-	/* The echo of a request nobody answers may still be on its way. */
-	if (reply)
-		w->echo_len = 0;
-	res->status = w->status;
-	res->info = w->info;
-	if (w->status == MBUS_STATUS_FRAME || w->status == MBUS_STATUS_ACK) {
-		res->data = w->buf;
-		res->len = w->len;
-	} else {
-		res->data = w->raw;
-		res->len = w->status == MBUS_STATUS_NONE ? 0 : w->raw_len;
-	}
-	spin_unlock(&port->lock);
-}
-
-static bool mbus_win_changed(struct mbus_port *port, unsigned int seq)
-{
-	return READ_ONCE(port->win.seq) != seq || READ_ONCE(port->dead);
-}
-
-/*
- * Watch the response window until a reply is complete, the line stays
- * silent past @deadline, or bytes stop coming for the inter-character
- * timeout. Returns -EINTR on a signal, -ENODEV if the port died.
- */
-static int mbus_win_wait(struct mbus_port *port, const struct mbus_params *p,
-			 ktime_t deadline)
-{
-	u32 baud = READ_ONCE(port->baud);
-	u64 char_ns = mbus_char_timeout_ns(p, baud);
-	ktime_t limit, end, now;
-	unsigned int seq;
-	bool got, done;
-	int ret;
-
-	lockdep_assert_held(&port->bus_lock);
-	/* Noise that never stops cannot hold the bus for ever. */
-	limit = ktime_add_ns(deadline, (u64)MBUS_FRAME_MAX *
-			     MBUS_BITS_PER_CHAR * mbus_bit_ns(baud) + char_ns);
-	if (ktime_after(limit, port->hold_end))
-		limit = port->hold_end;
-	for (;;) {
-		spin_lock(&port->lock);
-		done = port->win.status || port->dead;
-		seq = port->win.seq;
-		/*
-		 * A frame under way may run past the deadline, until the
-		 * line is quiet for the inter-character timeout. Noise the
-		 * delimiter dropped does not end the wait for the reply.
-		 */
-		end = deadline;
-		got = mbus_parser_pending(&port->parser);
-		if (got || port->win.raw_len) {
-			ktime_t quiet = ktime_add_ns(port->last_rx, char_ns);
-
-			if (got || ktime_after(quiet, end))
-				end = quiet;
-		}
-		spin_unlock(&port->lock);
-
-		if (done)
-			break;
-		if (ktime_after(end, limit))
-			end = limit;
-		now = ktime_get();
-		if (!ktime_before(now, end))
-			break;
-		end = ktime_sub(end, now);
-		ret = wait_event_interruptible_hrtimeout(port->wait,
-							 mbus_win_changed(port, seq),
-							 end);
-		if (ret == -ERESTARTSYS)
-			return -EINTR;
-	}
-	return mbus_port_dead(port) ? -ENODEV : 0;
-}
-
-/*
- * Before a request goes out: wait out the window of a request sent with
- * no reply awaited (its late reply or echo is nobody's answer; it goes to
- * the readers), and a frame still coming in then.
- */
-static int mbus_wait_quiet(struct mbus_port *port, const struct mbus_params *p)
-{
-	u32 baud = READ_ONCE(port->baud);
-	u64 char_ns = mbus_char_timeout_ns(p, baud);
-	ktime_t end, limit, now;
-	bool busy;
-	int err;
-
-	lockdep_assert_held(&port->bus_lock);
-	limit = ktime_add_ns(port->quiet_until, (u64)MBUS_FRAME_MAX *
-			     MBUS_BITS_PER_CHAR * mbus_bit_ns(baud) + char_ns);
-	for (;;) {
-		now = ktime_get();
-		end = port->quiet_until;
-		if (!ktime_before(now, limit))
-			return 0;
-		spin_lock(&port->lock);
-		busy = mbus_parser_pending(&port->parser) &&
-		       ktime_before(now, ktime_add_ns(port->last_rx, char_ns));
-		if (busy && ktime_after(ktime_add_ns(port->last_rx, char_ns), end))
-			end = ktime_add_ns(port->last_rx, char_ns);
-		spin_unlock(&port->lock);
-		if (!ktime_before(now, end))
-			return 0;
-		err = mbus_sleep_ns(port, ktime_to_ns(ktime_sub(end, now)));
-		if (err)
-			return err;
-	}
 }
 
 /**
- * mbus_exchange() - send port->tx_buf once and watch for the reply
+ * mbus_tx_send() - send the wake-up preamble and the request
  * @port: the port; the caller holds @port->bus_lock and saw it alive
- * @p: the parameters of the file the exchange is for
- * @reply: whether a reply is expected (false: return once sent)
- * @res: the outcome; @res->data stays valid until bus_lock is released
+ * @p: the parameters of the file the request is for (wake-up bytes and
+ *	delay)
+ * @sent: set to whether the request was queued whole: it then goes out
+ *	even if the wait for the UART was cut short
  *
- * Return: 0 when the exchange is complete, whatever the bus answered;
- * -EINTR (a signal: the request was sent whole or not at all), -ENODEV,
- * -EIO (the tty would not take the bytes).
+ * Sends @p->wakeup_bytes of 0x55, waits until they are on the line and
+ * sleeps @p->wakeup_delay_us; tells netlink monitors about the request in
+ * @port->tx_buf, queues it and waits until the UART sent its last stop
+ * bit. What is left of a preamble or a request that was not queued whole
+ * is flushed: it must not reach the bus.
+ *
+ * Return: 0 once the request is on the line; -EINTR (a signal), -ENODEV,
+ * -ETIMEDOUT (the holder's bound), -EIO (the tty would not take or send
+ * the bytes).
  */
-int mbus_exchange(struct mbus_port *port, const struct mbus_params *p,
-		  bool reply, struct mbus_result *res)
+int mbus_tx_send(struct mbus_port *port, const struct mbus_params *p,
+		 bool *sent)
 {
-	ktime_t deadline;
 	int err;
 
 	lockdep_assert_held(&port->bus_lock);
-	err = mbus_wait_quiet(port, p);
-	if (err)
-		return err;
-	mbus_bus_check_stale(port);
-	mbus_win_begin(port, p, reply);
+	*sent = false;
 	if (p->wakeup_bytes) {
 		err = mbus_tx_wakeup(port, p);
 		if (err)
 			goto out;
 	}
-	mbus_tx_event(port);
+	mbus_tx_notify(port);
 	err = mbus_tx_write(port, port->tx_buf, port->tx_len);
 	if (err)
 		goto out;
 	err = mbus_tx_drain(port, port->tx_len);
 	/* Queued whole: it goes out even if we stop waiting for it. */
-	res->sent = !err || err == -EINTR;
-	if (err)
-		goto out;
-	deadline = ktime_add_ns(ktime_get(),
-				mbus_response_ns(p, READ_ONCE(port->baud)));
-	if (reply)
-		err = mbus_win_wait(port, p, deadline);
-	else
-		/* A reply may come all the same: nobody else's to take. */
-		port->quiet_until = deadline;
+	*sent = !err || err == -EINTR;
 out:
 	/* What is left of a preamble or a request must not reach the bus. */
-	if (!res->sent && !READ_ONCE(port->dead))
+	if (!*sent && !READ_ONCE(port->dead))
 		tty_driver_flush_buffer(port->tty);
-	mbus_win_end(port, reply && !err, res);
-	if (res->sent) {
-		mbus_bus_observe(port, res->status);
-		spin_lock(&port->lock);
-		port->stats.tx_frames++;
-		spin_unlock(&port->lock);
-	}
 	return err;
-}
-
-/**
- * mbus_transact() - an exchange with the repeats EN 13757-2 allows
- * @port: the port; the caller holds @port->bus_lock and saw it alive
- * @p: the parameters of the file (retries, timing, wake-up, echo)
- * @reply: whether a reply is expected
- * @res: the outcome of the last attempt and the number of attempts
- *
- * A timeout or a garbled window is repeated up to @p->retries times after
- * a pause of 33 bit times.
- *
- * Return: as mbus_exchange().
- */
-int mbus_transact(struct mbus_port *port, const struct mbus_params *p,
-		  bool reply, struct mbus_result *res)
-{
-	unsigned int i;
-	int err;
-
-	lockdep_assert_held(&port->bus_lock);
-	for (i = 0; ; i++) {
-		res->attempts = i + 1;
-		res->sent = false;
-		err = mbus_exchange(port, p, reply, res);
-		if (err || !reply || i >= p->retries ||
-		    (res->status != MBUS_STATUS_TIMEOUT &&
-		     res->status != MBUS_STATUS_GARBLED))
-			return err;
-		spin_lock(&port->lock);
-		port->stats.retries++;
-		spin_unlock(&port->lock);
-		err = mbus_sleep_ns(port, (u64)MBUS_RETRY_PAUSE_BITS *
-				    mbus_bit_ns(READ_ONCE(port->baud)));
-		/* The holder's bound ends the repeats, not the exchange. */
-		if (err == -ETIMEDOUT)
-			return 0;
-		if (err)
-			return err;
-	}
 }
 
 /**

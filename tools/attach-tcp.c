@@ -73,7 +73,7 @@
  */
 #define TX_ALLOWANCE_CHARS	17
 
-/* EN 13757-2 bounds, as N_MBUS's defaults (driver/mbus_tx.c). */
+/* EN 13757-2 bounds, as N_MBUS's defaults (driver/mbus_xfer.c, mbus.h). */
 #define RESPONSE_BITS		330
 #define RESPONSE_EXTRA_US	50000
 #define CHAR_TIMEOUT_CHARS	3
