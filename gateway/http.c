@@ -38,7 +38,14 @@
 #include "gw.h"
 
 #define BODY_MAX		4096	/* request bodies: 413 beyond */
-#define CONN_TIMEOUT_S		10	/* idle connections are closed */
+/*
+ * A connection that has not sent its request headers within
+ * HEADER_TIMEOUT_S is closed: idle connections cannot hold the
+ * max-connections slots for long. Once a request came, the connection
+ * may idle (keep-alive, a slow body) for CONN_TIMEOUT_S.
+ */
+#define HEADER_TIMEOUT_S	3
+#define CONN_TIMEOUT_S		10
 
 #define TYPE_JSON		"application/json"
 #define TYPE_CSV		"text/csv; charset=utf-8; header=present"
@@ -603,6 +610,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 		q->conn = c;
 		gw_buf_init(&q->result);
 		*req_cls = q;
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned int)CONN_TIMEOUT_S);
 		if (h->stopping)
 			return fail(q, 503, "%s", "the daemon is stopping");
 		return first_call(h, q, url, method);
@@ -781,7 +790,7 @@ struct gw_http *gw_http_start(struct gw_ctx *gw, const struct gw_http_cfg *c)
 				  MHD_OPTION_CONNECTION_LIMIT,
 				  (unsigned int)c->max_connections,
 				  MHD_OPTION_CONNECTION_TIMEOUT,
-				  (unsigned int)CONN_TIMEOUT_S,
+				  (unsigned int)HEADER_TIMEOUT_S,
 				  MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 				  MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (!h->mhd) {
