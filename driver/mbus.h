@@ -106,9 +106,12 @@ struct mbus_file {
 /**
  * struct mbus_window - the exchange in progress on the bus
  *
- * Every member is under &mbus_port.lock. The &mbus_port.bus_lock holder
- * opens the window and closes it (mbus_xfer.c); in between the receive
- * path offers it what comes in. From the close until the holder opens the
+ * Every member is under &mbus_port.lock, and only mbus_xfer.c writes
+ * them. The &mbus_port.bus_lock holder opens the window and closes it; in
+ * between the receive path offers it what comes in (mbus_win_echo(),
+ * mbus_win_byte(), mbus_win_offer(), mbus_win_noise(), mbus_win_break(),
+ * mbus_win_received()).
+ * From the close until the holder opens the
  * next one nothing writes @status, @info, @len, @buf, @raw_len or @raw, so
  * it may read them without the spinlock (&mbus_result.data).
  *
@@ -398,6 +401,9 @@ int mbus_xfer_once(struct mbus_port *port, const struct mbus_params *p,
 		   bool reply, struct mbus_result *res);
 enum mbus_win_verdict mbus_win_offer(struct mbus_port *port,
 				     const struct mbus_rx_event *ev);
+bool mbus_win_echo(struct mbus_port *port, u8 c);
+void mbus_win_byte(struct mbus_port *port, u8 c, bool line_err);
+void mbus_win_received(struct mbus_port *port);
 void mbus_win_noise(struct mbus_port *port);
 void mbus_win_break(struct mbus_port *port);
 

@@ -316,44 +316,14 @@ static u8 mbus_rx_classify(struct mbus_port *port, u8 tflag)
 	}
 }
 
-/* Drop @c if it is the next byte an echoing converter sends back. */
-static bool mbus_rx_echo(struct mbus_port *port, u8 c)
-{
-	struct mbus_window *w = &port->win;
-	u8 want;
-
-	lockdep_assert_held(&port->lock);
-	if (w->echo_pos >= w->echo_len)
-		return false;
-	if (w->echo_pos < w->echo_pre)
-		want = 0x55;
-	else
-		want = w->req[w->echo_pos - w->echo_pre];
-	if (c != want) {
-		/* Not an echo after all: stop cancelling. */
-		w->echo_len = 0;
-		return false;
-	}
-	w->echo_pos++;
-	w->info |= MBUS_XFER_INFO_ECHO;
-	port->stats.echo_dropped++;
-	return true;
-}
-
 static void mbus_rx_byte(struct mbus_port *port, u8 c, u8 tflag)
 {
-	struct mbus_window *w = &port->win;
 	u8 flag = mbus_rx_classify(port, tflag);
 
 	lockdep_assert_held(&port->lock);
-	if (flag == MBUS_RX_NORMAL && mbus_rx_echo(port, c))
+	if (flag == MBUS_RX_NORMAL && mbus_win_echo(port, c))
 		return;
-	if (w->open && !w->status) {
-		if (flag != MBUS_RX_NORMAL && flag != MBUS_RX_BREAK)
-			w->info |= MBUS_XFER_INFO_LINE_ERR;
-		if (w->raw_len < MBUS_FRAME_MAX)
-			w->raw[w->raw_len++] = c;
-	}
+	mbus_win_byte(port, c, flag != MBUS_RX_NORMAL && flag != MBUS_RX_BREAK);
 	/*
 	 * The delimiter takes a byte whenever it was stepped to the end, as
 	 * it is after every byte: a refusal would be a bug of mbus_frame.c.
@@ -403,8 +373,7 @@ void mbus_receive(struct tty_struct *tty, const u8 *cp, const u8 *fp,
 	if (line_err)
 		mbus_nl_notify(port, MBUS_CMD_LINE_ERR, NULL, 0, line_err);
 	port->last_rx = now;
-	if (port->win.open)
-		WRITE_ONCE(port->win.seq, port->win.seq + 1);
+	mbus_win_received(port);
 	spin_unlock(&port->lock);
 
 	wake_up_interruptible(&port->wait);

@@ -471,6 +471,77 @@ enum mbus_win_verdict mbus_win_offer(struct mbus_port *port,
 }
 
 /**
+ * mbus_win_echo() - drop a byte that an echoing converter sends back
+ * @port: the port; the caller holds @port->lock
+ * @c: the byte received, without a line error
+ *
+ * The window's request (after its wake-up preamble of 55h bytes) is
+ * what an echoing line returns first; mbus_win_begin() set how much of
+ * it to expect. A byte that differs ends the cancelling: the line does
+ * not echo after all, and the byte and the rest are the reply's.
+ *
+ * Return: true if @c was the next byte of the echo (counted, dropped).
+ */
+bool mbus_win_echo(struct mbus_port *port, u8 c)
+{
+	struct mbus_window *w = &port->win;
+	u8 want;
+
+	lockdep_assert_held(&port->lock);
+	if (w->echo_pos >= w->echo_len)
+		return false;
+	if (w->echo_pos < w->echo_pre)
+		want = 0x55;
+	else
+		want = w->req[w->echo_pos - w->echo_pre];
+	if (c != want) {
+		w->echo_len = 0;
+		return false;
+	}
+	w->echo_pos++;
+	w->info |= MBUS_XFER_INFO_ECHO;
+	port->stats.echo_dropped++;
+	return true;
+}
+
+/**
+ * mbus_win_byte() - a byte received while a window may be open
+ * @port: the port; the caller holds @port->lock
+ * @c: the byte, after echo cancellation
+ * @line_err: it came with a parity or framing error or an overrun
+ *
+ * An open window that has no status yet keeps the byte in its raw
+ * capture (the first MBUS_FRAME_MAX bytes, for MBUS_IOC_XFER's raw
+ * reply) and notes MBUS_XFER_INFO_LINE_ERR for a line error.
+ */
+void mbus_win_byte(struct mbus_port *port, u8 c, bool line_err)
+{
+	struct mbus_window *w = &port->win;
+
+	lockdep_assert_held(&port->lock);
+	if (!w->open || w->status)
+		return;
+	if (line_err)
+		w->info |= MBUS_XFER_INFO_LINE_ERR;
+	if (w->raw_len < MBUS_FRAME_MAX)
+		w->raw[w->raw_len++] = c;
+}
+
+/**
+ * mbus_win_received() - the receive path took a burst of bytes
+ * @port: the port; the caller holds @port->lock
+ *
+ * An open window's waiter looks again: its inter-character timeout
+ * starts over from the last byte.
+ */
+void mbus_win_received(struct mbus_port *port)
+{
+	lockdep_assert_held(&port->lock);
+	if (port->win.open)
+		WRITE_ONCE(port->win.seq, port->win.seq + 1);
+}
+
+/**
  * mbus_win_noise() - bytes that make no frame were received
  * @port: the port; the caller holds @port->lock
  *
