@@ -110,10 +110,9 @@ struct mbus_file {
  * them. The &mbus_port.bus_lock holder opens the window and closes it; in
  * between the receive path offers it what comes in (mbus_win_echo(),
  * mbus_win_byte(), mbus_win_offer(), mbus_win_noise(), mbus_win_break(),
- * mbus_win_received()).
- * From the close until the holder opens the
- * next one nothing writes @status, @info, @len, @buf, @raw_len or @raw, so
- * it may read them without the spinlock (&mbus_result.data).
+ * mbus_win_received()). From the close until the holder opens the next
+ * one nothing writes @status, @info, @len, @buf, @raw_len or @raw, so it
+ * may read them without the spinlock (&mbus_result.data).
  *
  * @open: bytes received now belong to the exchange.
  * @status: MBUS_STATUS_* once decided, 0 while undecided.
