@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 
 #include <ini.h>
@@ -146,6 +147,23 @@ static bool copy_str(struct parse_ctx *ctx, char *dst, size_t size,
 	return true;
 }
 
+/*
+ * A TLS file is read by libmosquitto or by the daemon only when the service
+ * starts, long after the configuration was checked: one that cannot be read
+ * is an error of the configuration, reported at its line.
+ */
+static bool copy_path(struct parse_ctx *ctx, char *dst, size_t size,
+		      const char *name, const char *value)
+{
+	if (!copy_str(ctx, dst, size, name, value))
+		return false;
+	if (access(value, R_OK)) {
+		perr(ctx, "%s: %s: %s", name, value, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 /* Names become MQTT topic levels and Home Assistant ids. */
 static bool valid_name(const char *s)
 {
@@ -257,11 +275,11 @@ static int mqtt_key(struct parse_ctx *ctx, const char *name, const char *value)
 		else
 			m->port = (unsigned int)v;
 	} else if (!strcmp(name, "ca")) {
-		copy_str(ctx, m->ca, sizeof(m->ca), name, value);
+		copy_path(ctx, m->ca, sizeof(m->ca), name, value);
 	} else if (!strcmp(name, "cert")) {
-		copy_str(ctx, m->cert, sizeof(m->cert), name, value);
+		copy_path(ctx, m->cert, sizeof(m->cert), name, value);
 	} else if (!strcmp(name, "key")) {
-		copy_str(ctx, m->key, sizeof(m->key), name, value);
+		copy_path(ctx, m->key, sizeof(m->key), name, value);
 	} else if (!strcmp(name, "username")) {
 		copy_str(ctx, m->username, sizeof(m->username), name, value);
 	} else if (!strcmp(name, "password_file")) {
@@ -370,9 +388,9 @@ static int http_key(struct parse_ctx *ctx, const char *name, const char *value)
 		else
 			copy_str(ctx, h->listen, sizeof(h->listen), name, value);
 	} else if (!strcmp(name, "cert")) {
-		copy_str(ctx, h->cert, sizeof(h->cert), name, value);
+		copy_path(ctx, h->cert, sizeof(h->cert), name, value);
 	} else if (!strcmp(name, "key")) {
-		copy_str(ctx, h->key, sizeof(h->key), name, value);
+		copy_path(ctx, h->key, sizeof(h->key), name, value);
 	} else if (!strcmp(name, "auth-file")) {
 		copy_str(ctx, h->auth_file, sizeof(h->auth_file), name, value);
 	} else if (!strcmp(name, "allow-commands")) {

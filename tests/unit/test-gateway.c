@@ -369,20 +369,24 @@ TEST(http_is_off_without_its_section_and_has_defaults)
 TEST(http_keys_load)
 {
 	struct gw_config cfg;
-	char errs[2048], main_file[600];
+	char errs[2048], main_file[600], cert[300];
 
 	scratch();
 	write_file("users", "# who may\nalice:s3cret\n\nbob:pa:ss\n");
+	write_file("c.pem", "certificate\n");
+	write_file("k.pem", "key\n");
 	snprintf(main_file, sizeof(main_file),
 		 "[bus a]\nport = /dev/mbus0\n[http]\nlisten = [::1]:8081\n"
-		 "cert = /etc/c.pem\nkey = /etc/k.pem\nauth-file = %s/users\n"
-		 "allow-commands = yes\nmax-connections = 4\n", tmpdir);
+		 "cert = %s/c.pem\nkey = %s/k.pem\nauth-file = %s/users\n"
+		 "allow-commands = yes\nmax-connections = 4\n",
+		 tmpdir, tmpdir, tmpdir);
 	write_file("gatewayd.conf", main_file);
 	EXPECT_EQ(0, load(&cfg, errs, sizeof(errs)));
 	EXPECT_STREQ("", errs);
 	EXPECT_STREQ("::1", cfg.http.host);
 	EXPECT_EQ(8081u, cfg.http.port);
-	EXPECT_STREQ("/etc/c.pem", cfg.http.cert);
+	snprintf(cert, sizeof(cert), "%s/c.pem", tmpdir);
+	EXPECT_STREQ(cert, cfg.http.cert);
 	EXPECT_TRUE(cfg.http.allow_commands);
 	EXPECT_EQ(4u, cfg.http.max_connections);
 	EXPECT_EQ(2u, cfg.http.n_users);
@@ -406,7 +410,7 @@ TEST(http_errors_are_reported_with_file_and_line)
 		   "allow-commands = maybe\n"		/* 7 */
 		   "max-connections = 0\n"		/* 8 */
 		   "port = 8580\n"			/* 9 */
-		   "cert = /etc/c.pem\n");		/* 10 */
+		   "cert = /dev/null\n");		/* 10 */
 	EXPECT_EQ(-1, load(&cfg, errs, sizeof(errs)));
 	EXPECT_STREQ(
 		"gatewayd.conf:4: listen: 'localhost:80' is not ADDRESS:PORT (127.0.0.1:8580, [::1]:8580)\n"
@@ -416,6 +420,31 @@ TEST(http_errors_are_reported_with_file_and_line)
 		"gatewayd.conf:8: max-connections: '0' is not a number from 1 to 1000\n"
 		"gatewayd.conf:9: unknown key 'port' in [http]\n"
 		"gatewayd.conf:1: [http] cert and key go together\n", errs);
+	gw_config_free(&cfg);
+	cleanup();
+}
+
+TEST(tls_files_that_cannot_be_read_are_reported_at_their_line)
+{
+	struct gw_config cfg;
+	char errs[2048], main_file[600];
+
+	scratch();
+	write_file("cert.pem", "certificate\n");
+	snprintf(main_file, sizeof(main_file),
+		 "[bus a]\nport = /dev/mbus0\n"
+		 "[mqtt]\n"				/* 3 */
+		 "ca = %s/no-ca.pem\n"			/* 4 */
+		 "[http]\n"				/* 5 */
+		 "cert = %s/cert.pem\n"		/* 6 */
+		 "key = %s/no-key.pem\n",		/* 7 */
+		 tmpdir, tmpdir, tmpdir);
+	write_file("gatewayd.conf", main_file);
+	EXPECT_EQ(-1, load(&cfg, errs, sizeof(errs)));
+	EXPECT_STREQ(
+		"gatewayd.conf:4: ca: no-ca.pem: No such file or directory\n"
+		"gatewayd.conf:7: key: no-key.pem: No such file or directory\n",
+		errs);
 	gw_config_free(&cfg);
 	cleanup();
 }
