@@ -794,8 +794,9 @@ struct gw_http *gw_http_start(struct gw_ctx *gw, const struct gw_http_cfg *c)
 				  MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 				  MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (!h->mhd) {
-		gw_log("http: cannot listen on %s: %s", c->listen,
-		       strerror(errno));
+		/* errno is not set by every failure: MHD logged the cause */
+		gw_log("http: cannot listen on %s%s: see the libmicrohttpd message before this one",
+		       c->listen, h->cert ? " (TLS)" : "");
 		goto fail;
 	}
 	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
