@@ -85,9 +85,12 @@ NMBUS_API const char *nmbus_ci_name(uint8_t ci)
 
 /*
  * The first 16 bytes of a record as its DIF alone sets them: storage bit,
- * kind, DIF and function field, the rest zero. The record walk starts a
- * record with one 16-byte copy of its DIF's entry (a vector type makes it
- * one load and one store) and clears the other 32 bytes.
+ * kind, DIF and function field, the rest zero. While struct nmbus_record
+ * starts with these fields in this order (HEAD_LAYOUT, a constant the
+ * compiler folds), the record walk starts a record with one 16-byte copy
+ * of its DIF's entry (a vector type makes it one load and one store) and
+ * clears the other 32 bytes; a struct laid out otherwise takes the field
+ * by field path, slower but correct. Nothing here fixes the public layout.
  */
 typedef uint8_t record_head __attribute__((vector_size(16)));
 
@@ -99,14 +102,18 @@ struct record_head_fields {
 	uint8_t zero[5];
 };
 
-_Static_assert(sizeof(struct record_head_fields) == sizeof(record_head) &&
-	       offsetof(struct nmbus_record, storage) == 0 &&
-	       offsetof(struct nmbus_record, kind) == 8 &&
-	       offsetof(struct nmbus_record, dif) == 9 &&
-	       offsetof(struct nmbus_record, function) == 10 &&
-	       offsetof(struct nmbus_record, offset) == 16 &&
-	       sizeof(struct nmbus_record) == 48,
-	       "struct nmbus_record must start as struct record_head_fields");
+#define SAME_FIELD(a, b)	\
+	(offsetof(struct nmbus_record, a) == \
+	 offsetof(struct record_head_fields, b) && \
+	 sizeof(((struct nmbus_record *)0)->a) == \
+	 sizeof(((struct record_head_fields *)0)->b))
+
+#define HEAD_LAYOUT	\
+	(sizeof(struct record_head_fields) == sizeof(record_head) && \
+	 SAME_FIELD(storage, storage) && SAME_FIELD(kind, kind) && \
+	 SAME_FIELD(dif, dif) && SAME_FIELD(function, function) && \
+	 offsetof(struct nmbus_record, offset) == sizeof(record_head) && \
+	 sizeof(struct nmbus_record) == 3 * sizeof(record_head))
 
 #define HEAD(d)		{ .f = { .storage = ((d) >> 6) & 1, \
 			  .kind = NMBUS_RECORD_DATA, .dif = (d), \
@@ -131,11 +138,19 @@ typedef uint8_t record_chunk __attribute__((vector_size(16), aligned(1),
 /* Start record @r for DIF @dif: see dif_head. */
 static inline void record_start(struct nmbus_record *r, uint8_t dif)
 {
-	record_chunk *c = (record_chunk *)r;
+	if (HEAD_LAYOUT) {
+		record_chunk *c = (record_chunk *)r;
 
-	c[0] = dif_head[dif].v;
-	c[1] = (record_chunk){ 0 };
-	c[2] = (record_chunk){ 0 };
+		c[0] = dif_head[dif].v;
+		c[1] = (record_chunk){ 0 };
+		c[2] = (record_chunk){ 0 };
+	} else {
+		memset(r, 0, sizeof(*r));
+		r->storage = dif_head[dif].f.storage;
+		r->kind = dif_head[dif].f.kind;
+		r->dif = dif;
+		r->function = dif_head[dif].f.function;
+	}
 }
 
 static const char *const error_text[NMBUS_E_COUNT] = {
@@ -407,9 +422,10 @@ static inline void fold_difes(struct nmbus_record *r, const uint8_t *d,
 }
 
 /*
- * Tariff and subunit of a record with a single DIFE, indexed by the DIFE
- * (the bytes from @tariff to @plain_offset of the record: one 8-byte
- * copy, plain_offset still 0).
+ * Tariff and subunit of a record with a single DIFE, indexed by the DIFE.
+ * While the record holds tariff, subunit and plain_offset in this order
+ * (DIFE_LAYOUT), one 8-byte copy sets the three (plain_offset still 0);
+ * otherwise they are set one by one.
  */
 struct dife_fields {
 	uint32_t tariff;
@@ -417,11 +433,16 @@ struct dife_fields {
 	uint16_t plain_offset;
 };
 
-_Static_assert(offsetof(struct nmbus_record, subunit) ==
-	       offsetof(struct nmbus_record, tariff) + 4 &&
-	       offsetof(struct nmbus_record, plain_offset) ==
-	       offsetof(struct nmbus_record, tariff) + 6,
-	       "struct nmbus_record must hold struct dife_fields at tariff");
+#define SAME_DIFE_FIELD(a)	\
+	(offsetof(struct nmbus_record, a) - \
+	 offsetof(struct nmbus_record, tariff) == \
+	 offsetof(struct dife_fields, a) && \
+	 sizeof(((struct nmbus_record *)0)->a) == \
+	 sizeof(((struct dife_fields *)0)->a))
+
+#define DIFE_LAYOUT	\
+	(SAME_DIFE_FIELD(tariff) && SAME_DIFE_FIELD(subunit) && \
+	 SAME_DIFE_FIELD(plain_offset) && sizeof(struct dife_fields) == 8)
 
 #define DIFE(d)		{ .tariff = ((d) >> 4) & 3, .subunit = ((d) >> 6) & 1 }
 #define DIFE4(d)	DIFE(d), DIFE((d) + 1), DIFE((d) + 2), DIFE((d) + 3)
@@ -438,7 +459,12 @@ static inline void one_dife(struct nmbus_record *r, uint8_t d)
 	r->n_dife = 1;
 	r->has_dife = true;
 	r->storage |= (d & 0x0f) << 1;
-	memcpy(&r->tariff, &dife_one[d], sizeof(dife_one[0]));
+	if (DIFE_LAYOUT) {
+		memcpy(&r->tariff, &dife_one[d], sizeof(dife_one[0]));
+	} else {
+		r->tariff = dife_one[d].tariff;
+		r->subunit = dife_one[d].subunit;
+	}
 }
 
 /*
