@@ -726,13 +726,16 @@ TEST_F_TIMEOUT(soak, every_exchange_ends_and_the_counters_add_up, 86400)
 		p.retries = 0;
 		/*
 		 * A guest on a busy host can stall the test line's delivery
-		 * inside a reply for longer than the default inter-character
-		 * timeout (3 characters + 50 ms, 51 ms at 38400 Bd): to the
-		 * kernel that is a real timeout, not the fault injected.
-		 * Widen it to 60 ms times the time scale (5 on the debug
-		 * kernel, 1 elsewhere).
+		 * for longer than the default timeouts: inside a reply, the
+		 * inter-character timeout (3 characters + 50 ms, 51 ms at
+		 * 38400 Bd); before it, the response timeout (330 bits +
+		 * 50 ms, 59 ms).  To the kernel that is a real timeout, not
+		 * the fault injected, and the late reply reaches the readers
+		 * as a frame outside any exchange.  Widen both to 60 ms
+		 * times the time scale (5 on the debug kernel, 1 elsewhere).
 		 */
 		p.char_timeout_us = 60000 * ksft_time_scale();
+		p.response_timeout_us = p.char_timeout_us;
 		ASSERT_EQ(0, ioctl(s.fd, MBUS_IOC_SET_PARAMS, &p));
 
 		memset((void *)sh, 0, sizeof(*sh));
