@@ -210,8 +210,7 @@ static int fail(struct nmbus_frame *f, enum nmbus_errcode code,
 	f->error.code = code;
 	f->error.offset = offset;
 	f->error.record = record;
-	errno = EBADMSG;
-	return -1;
+	return -EBADMSG;
 }
 
 /* Map the link-layer verdict to an error code and the offending byte. */
@@ -572,7 +571,7 @@ static int decode_records(struct nmbus_frame *f, size_t p)
 	const size_t end = f->data_end;
 	struct nmbus_record *const first = f->records;
 	struct nmbus_record *r = first, *const stop = first + f->max_records;
-	int rc = -1;
+	int rc = -EBADMSG;
 
 	while (p < end) {
 		const uint8_t dif = b[p];
@@ -663,17 +662,17 @@ NMBUS_API int nmbus_decode(struct nmbus_frame *f, const uint8_t *buf,
 	enum mbus_rx_event_type ev;
 	unsigned int p;
 
-	if (!f) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!f)
+		return -EINVAL;
 	memset(f, 0, sizeof(*f));
 	f->error.record = -1;
 	f->buf = buf;
 	f->records = records;
 	f->max_records = records ? max_records : 0;
-	if (!buf && len)
-		return fail(f, NMBUS_E_INVAL, 0, -1);
+	if (!buf && len) {
+		fail(f, NMBUS_E_INVAL, 0, -1);
+		return -EINVAL;
+	}
 	if (!len)
 		return fail(f, NMBUS_E_EMPTY, 0, -1);
 	if (len > NMBUS_FRAME_MAX)
@@ -826,8 +825,7 @@ NMBUS_API ssize_t nmbus_parse_hex(const char *text, size_t len, uint8_t *out,
 		if (n >= size) {
 			if (err_pos)
 				*err_pos = i;
-			errno = EMSGSIZE;
-			return -1;
+			return -EMSGSIZE;
 		}
 		out[n++] = hi << 4 | v;
 		hi = -1;
@@ -837,6 +835,5 @@ NMBUS_API ssize_t nmbus_parse_hex(const char *text, size_t len, uint8_t *out,
 bad:
 	if (err_pos)
 		*err_pos = i;
-	errno = EINVAL;
-	return -1;
+	return -EINVAL;
 }

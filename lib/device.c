@@ -593,6 +593,5 @@ NMBUS_API const struct nmbus_profile *nmbus_profile_find(const char *name)
 	for (unsigned int i = 0; name && i < ARRAY_SIZE(profiles); i++)
 		if (!strcasecmp(profiles[i].name, name))
 			return &profiles[i];
-	errno = ENOENT;
 	return NULL;
 }

@@ -343,8 +343,7 @@ NMBUS_API ssize_t nmbus_json_string_format(const char *str, size_t len,
 	};
 
 	if ((!str && len) || (!buf && size)) {
-		errno = EINVAL;
-		return -1;
+		return -EINVAL;
 	}
 	json_str_bytes(&o, (const uint8_t *)str, len, false);
 	if (size)
@@ -359,15 +358,12 @@ NMBUS_API ssize_t nmbus_json_string_print(const char *str, size_t len,
 	struct nmbus_out o = { .buf = chunk, .size = sizeof(chunk), .fp = fp };
 
 	if ((!str && len) || !fp) {
-		errno = EINVAL;
-		return -1;
+		return -EINVAL;
 	}
 	json_str_bytes(&o, (const uint8_t *)str, len, false);
 	nmbus_out_flush(&o);
-	if (o.err) {
-		errno = o.err;
-		return -1;
-	}
+	if (o.err)
+		return -o.err;
 	return nmbus_out_total(&o);
 }
 
@@ -937,8 +933,7 @@ NMBUS_API ssize_t nmbus_frame_format(const struct nmbus_frame *f,
 	};
 
 	if (!format_ok(f, format) || (!buf && size)) {
-		errno = EINVAL;
-		return -1;
+		return -EINVAL;
 	}
 	write_format(&o, f, format);
 	if (size)
@@ -953,14 +948,11 @@ NMBUS_API ssize_t nmbus_frame_print(const struct nmbus_frame *f,
 	struct nmbus_out o = { .buf = chunk, .size = sizeof(chunk), .fp = fp };
 
 	if (!format_ok(f, format) || !fp) {
-		errno = EINVAL;
-		return -1;
+		return -EINVAL;
 	}
 	write_format(&o, f, format);
 	nmbus_out_flush(&o);
-	if (o.err) {
-		errno = o.err;
-		return -1;
-	}
+	if (o.err)
+		return -o.err;
 	return nmbus_out_total(&o);
 }

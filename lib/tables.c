@@ -7,6 +7,7 @@
  * group macros only spell out the rows of a code range whose power of ten
  * climbs by one per code (E000 0nnn energy 10^(nnn-3) Wh, ...).
  */
+#include <errno.h>
 #include "nmbus-internal.h"
 
 /* Data field lengths (EN 13757-3 table 4), the same for each DIF nibble. */
@@ -447,17 +448,17 @@ NMBUS_API int nmbus_manufacturer_code(const char *letters)
 	int code = 0;
 
 	if (!letters)
-		return -1;
+		return -EINVAL;
 	for (int i = 0; i < 3; i++) {
 		char c = letters[i];
 
 		if (c >= 'a' && c <= 'z')
 			c -= 'a' - 'A';
 		if (c < 'A' || c > 'Z')
-			return -1;
+			return -EINVAL;
 		code = code << 5 | (c - '@');
 	}
-	return letters[3] ? -1 : code;
+	return letters[3] ? -EINVAL : code;
 }
 
 /*

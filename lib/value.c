@@ -425,10 +425,8 @@ NMBUS_API int nmbus_record_get_value(const struct nmbus_frame *f,
 				     const struct nmbus_record *r,
 				     struct nmbus_value *v)
 {
-	if (!f || !r || !v) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!f || !r || !v)
+		return -EINVAL;
 	nmbus_value_decode(f, r, v);
 	return 0;
 }
@@ -438,10 +436,8 @@ NMBUS_API ssize_t nmbus_value_copy_text(const struct nmbus_value *v,
 {
 	size_t i;
 
-	if (!v || v->type != NMBUS_VALUE_TEXT || (!buf && size)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!v || v->type != NMBUS_VALUE_TEXT || (!buf && size))
+		return -EINVAL;
 	for (i = 0; size && i < v->len && i < size - 1; i++)
 		buf[i] = v->flags & NMBUS_VF_TEXT_IN_ORDER ? v->bytes[i] :
 			 v->bytes[v->len - 1 - i];

@@ -80,7 +80,7 @@ static bool decode_line(const char *name, unsigned long lineno, char *line,
 	n = nmbus_parse_hex(line, strlen(line), frame, sizeof(frame), &pos);
 	if (n < 0) {
 		print_error("%s:%lu: %s at column %zu", name, lineno,
-			    errno == EMSGSIZE ? "frame too long" :
+			    n == -EMSGSIZE ? "frame too long" :
 						"bad hex text", pos + 1);
 		return false;
 	}
@@ -88,8 +88,11 @@ static bool decode_line(const char *name, unsigned long lineno, char *line,
 	if (!ok)
 		print_error("%s:%lu: byte %u: %s", name, lineno,
 			    f.error.offset, nmbus_strerror(f.error.code));
-	if (nmbus_frame_print(&f, format, stdout) < 0)
+	n = nmbus_frame_print(&f, format, stdout);
+	if (n < 0) {
+		errno = (int)-n;
 		die_perror("write");
+	}
 	if (format == NMBUS_FORMAT_JSON)
 		putchar('\n');
 	return ok;

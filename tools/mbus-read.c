@@ -117,6 +117,7 @@ static int on_telegram(const uint8_t *buf, size_t len, unsigned int index,
 	struct nmbus_record records[NMBUS_MAX_RECORDS];
 	struct read_state *st = arg;
 	struct nmbus_frame f;
+	ssize_t n;
 
 	if (nmbus_decode(&f, buf, len, records, NMBUS_MAX_RECORDS)) {
 		print_error("telegram %u: byte %u: %s", index + 1,
@@ -127,8 +128,11 @@ static int on_telegram(const uint8_t *buf, size_t len, unsigned int index,
 	st->calec = header_is_calec(&f.header);
 	if (st->empty && st->skip_empty)
 		return 0;
-	if (nmbus_frame_print(&f, st->format, stdout) < 0)
+	n = nmbus_frame_print(&f, st->format, stdout);
+	if (n < 0) {
+		errno = (int)-n;
 		die_perror("write");
+	}
 	if (st->format == NMBUS_FORMAT_JSON)
 		putchar('\n');
 	fflush(stdout);

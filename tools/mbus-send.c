@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 	}
 	n = nmbus_parse_hex(text, strlen(text), tx, sizeof(tx), &pos);
 	if (n < 0)
-		die_usage("%s at column %zu", errno == EMSGSIZE ?
+		die_usage("%s at column %zu", n == -EMSGSIZE ?
 			  "frame too long" : "bad hex text", pos + 1);
 	if (!n)
 		die_usage("empty frame");

@@ -271,10 +271,11 @@ struct nmbus_frame {
  * @frame, @records and @buf are linked: keep @buf and @records alive and
  * unchanged while @frame is used.
  *
- * Return: 0 on success. On a malformed frame -1, with @frame->error
+ * Return: 0 on success. On a malformed frame -EBADMSG, with @frame->error
  * telling what and where; everything decoded before the fault (frame
  * fields, header, @frame->n_records records) stays valid. A frame with a
- * bad checksum or framing has no valid fields. Thread safe (no state).
+ * bad checksum or framing has no valid fields. -EINVAL if @frame is NULL
+ * or @buf is NULL with @len not 0. Thread safe (no state).
  */
 NMBUS_API int nmbus_decode(struct nmbus_frame *frame, const uint8_t *buf,
 			   size_t len, struct nmbus_record *records,
@@ -470,7 +471,7 @@ struct nmbus_value {
  * with its bytes (or NMBUS_VALUE_NONE if empty). Allocates nothing; @val
  * points into the frame bytes.
  *
- * Return: 0, or -1 with errno EINVAL if an argument is NULL. Thread safe.
+ * Return: 0, or -EINVAL if an argument is NULL. Thread safe.
  */
 NMBUS_API int nmbus_record_get_value(const struct nmbus_frame *frame,
 				     const struct nmbus_record *rec,
@@ -482,8 +483,8 @@ NMBUS_API int nmbus_record_get_value(const struct nmbus_frame *frame,
  * @buf: destination
  * @size: its size in bytes (room for the terminating NUL)
  *
- * Return: the length of the text (it was truncated if >= @size), or -1 if
- * @val is not text.
+ * Return: the length of the text (it was truncated if >= @size), or
+ * -EINVAL if @val is not text (or @buf is NULL with @size not 0).
  */
 NMBUS_API ssize_t nmbus_value_copy_text(const struct nmbus_value *val,
 					char *buf, size_t size);
@@ -528,7 +529,7 @@ NMBUS_API char *nmbus_manufacturer_str(uint16_t code, char out[4]);
  * nmbus_manufacturer_code() - 15-bit code from three letters
  * @letters: three letters A..Z (case-insensitive), NUL-terminated
  *
- * Return: the code, or -1 if @letters is not three letters.
+ * Return: the code, or -EINVAL if @letters is not three letters.
  */
 NMBUS_API int nmbus_manufacturer_code(const char *letters);
 
@@ -661,7 +662,7 @@ struct nmbus_profile {
  * nmbus_profile_find() - look a device profile up by name
  * @name: profile name, case-insensitive ("calmex2", "calec-st2", "cmi1020")
  *
- * Return: static profile, or NULL (errno ENOENT) if unknown.
+ * Return: static profile, or NULL if unknown.
  */
 NMBUS_API const struct nmbus_profile *nmbus_profile_find(const char *name);
 
@@ -698,7 +699,7 @@ enum nmbus_format {
  * allocation.
  *
  * Return: the length the full output has (excluding the NUL); if it is
- * >= @size the output was truncated. -1 (errno EINVAL) for bad arguments.
+ * >= @size the output was truncated. -EINVAL for bad arguments.
  */
 NMBUS_API ssize_t nmbus_frame_format(const struct nmbus_frame *frame,
 				     enum nmbus_format format,
@@ -713,8 +714,8 @@ NMBUS_API ssize_t nmbus_frame_format(const struct nmbus_frame *frame,
  * Same output as nmbus_frame_format(); written in chunks through a small
  * stack buffer, no allocation.
  *
- * Return: number of bytes written, or -1 on a write error (errno set by
- * stdio) or bad arguments (EINVAL).
+ * Return: number of bytes written, or a negative errno value: that of a
+ * write error (as stdio set it), or -EINVAL for bad arguments.
  */
 NMBUS_API ssize_t nmbus_frame_print(const struct nmbus_frame *frame,
 				    enum nmbus_format format, FILE *fp);
@@ -740,8 +741,8 @@ NMBUS_API ssize_t nmbus_frame_print(const struct nmbus_frame *frame,
  * No allocation; thread-safe.
  *
  * Return: the length the full output has (excluding the NUL); if it is
- * >= @size the output was truncated. -1 (errno EINVAL) if @str is NULL
- * with @len not 0, or @buf NULL with @size not 0.
+ * >= @size the output was truncated. -EINVAL if @str is NULL with @len
+ * not 0, or @buf NULL with @size not 0.
  */
 NMBUS_API ssize_t nmbus_json_string_format(const char *str, size_t len,
 					   char *buf, size_t size);
@@ -755,8 +756,8 @@ NMBUS_API ssize_t nmbus_json_string_format(const char *str, size_t len,
  * Same output as nmbus_json_string_format(), written through a small
  * stack buffer; no allocation.
  *
- * Return: number of bytes written, or -1 on a write error (errno set by
- * stdio) or bad arguments (EINVAL).
+ * Return: number of bytes written, or a negative errno value: that of a
+ * write error (as stdio set it), or -EINVAL for bad arguments.
  */
 NMBUS_API ssize_t nmbus_json_string_print(const char *str, size_t len,
 					  FILE *fp);
@@ -773,8 +774,8 @@ NMBUS_API ssize_t nmbus_json_string_print(const char *str, size_t len,
  * @size: size of @out
  * @err_pos: if not NULL, set to the offset in @text of a bad character
  *
- * Return: number of bytes, or -1 with errno EINVAL (bad character or odd
- * number of digits) or EMSGSIZE (more than @size bytes).
+ * Return: number of bytes, or -EINVAL (bad character or odd number of
+ * digits) or -EMSGSIZE (more than @size bytes).
  */
 NMBUS_API ssize_t nmbus_parse_hex(const char *text, size_t len, uint8_t *out,
 				  size_t size, size_t *err_pos);

@@ -54,8 +54,8 @@ TEST(json_truncates_like_snprintf)
 	EXPECT_EQ(15u, strlen(out));
 	EXPECT_EQ(0, strncmp(arch_json, out, 15));
 	EXPECT_EQ(n, nmbus_frame_format(&d.f, NMBUS_FORMAT_JSON, NULL, 0));
-	EXPECT_EQ(-1, nmbus_frame_format(NULL, NMBUS_FORMAT_JSON, out, 16));
-	EXPECT_EQ(-1, nmbus_frame_format(&d.f, 42, out, 16));
+	EXPECT_EQ(-EINVAL, nmbus_frame_format(NULL, NMBUS_FORMAT_JSON, out, 16));
+	EXPECT_EQ(-EINVAL, nmbus_frame_format(&d.f, 42, out, 16));
 }
 
 TEST(print_to_a_stream_matches_the_buffer)
@@ -244,7 +244,7 @@ TEST(json_reports_errors_and_partial_records)
 	struct decoded d;
 	char out[2048];
 
-	EXPECT_EQ(-1, decode_records(&d, REC(0x01, 0x13, 5, 0x04, 0x13, 1)));
+	EXPECT_EQ(-EBADMSG, decode_records(&d, REC(0x01, 0x13, 5, 0x04, 0x13, 1)));
 	json_of(&d, out, sizeof(out));
 	EXPECT_NE(NULL, strstr(out, "\"records\":[{\"storage\":0"));
 	EXPECT_NE(NULL, strstr(out, "\"error\":{\"message\":\"premature end of "

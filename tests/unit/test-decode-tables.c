@@ -228,10 +228,10 @@ TEST(manufacturer_codes_round_trip)
 	EXPECT_EQ(0x05b4, nmbus_manufacturer_code("amt"));
 	EXPECT_STREQ("AMT", nmbus_manufacturer_str(0x05b4, s));
 	EXPECT_STREQ("KAM", nmbus_manufacturer_str(0x2c2d, s));
-	EXPECT_EQ(-1, nmbus_manufacturer_code("AM"));
-	EXPECT_EQ(-1, nmbus_manufacturer_code("AMTX"));
-	EXPECT_EQ(-1, nmbus_manufacturer_code("A1T"));
-	EXPECT_EQ(-1, nmbus_manufacturer_code(NULL));
+	EXPECT_EQ(-EINVAL, nmbus_manufacturer_code("AM"));
+	EXPECT_EQ(-EINVAL, nmbus_manufacturer_code("AMTX"));
+	EXPECT_EQ(-EINVAL, nmbus_manufacturer_code("A1T"));
+	EXPECT_EQ(-EINVAL, nmbus_manufacturer_code(NULL));
 	EXPECT_STREQ("@@@", nmbus_manufacturer_str(0, s));
 	for (int a = 'A'; a <= 'Z'; a++)
 		for (int b = 'A'; b <= 'Z'; b++)

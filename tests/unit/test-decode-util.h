@@ -6,6 +6,7 @@
 #ifndef TEST_DECODE_UTIL_H
 #define TEST_DECODE_UTIL_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 

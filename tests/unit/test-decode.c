@@ -55,7 +55,7 @@ TEST(empty_input_is_an_error)
 {
 	struct nmbus_frame f;
 
-	EXPECT_EQ(-1, nmbus_decode(&f, (const uint8_t *)"", 0, NULL, 0));
+	EXPECT_EQ(-EBADMSG, nmbus_decode(&f, (const uint8_t *)"", 0, NULL, 0));
 	EXPECT_EQ(NMBUS_E_EMPTY, f.error.code);
 }
 
@@ -64,7 +64,7 @@ TEST(bad_start_byte_is_reported_at_offset_0)
 	const uint8_t junk[] = { 0x42, 0x00 };
 	struct nmbus_frame f;
 
-	EXPECT_EQ(-1, nmbus_decode(&f, junk, sizeof(junk), NULL, 0));
+	EXPECT_EQ(-EBADMSG, nmbus_decode(&f, junk, sizeof(junk), NULL, 0));
 	EXPECT_EQ(NMBUS_E_START, f.error.code);
 	EXPECT_EQ(0, f.error.offset);
 }
@@ -76,7 +76,7 @@ TEST(checksum_error_points_at_the_checksum)
 	decode_records(&d, REC(0x04, 0x13, 0x31, 0xd4, 0x00, 0x00));
 	ASSERT_EQ(0, d.rc);
 	d.buf[d.len - 2] ^= 1;
-	EXPECT_EQ(-1, nmbus_decode(&d.f, d.buf, d.len, d.rec, 8));
+	EXPECT_EQ(-EBADMSG, nmbus_decode(&d.f, d.buf, d.len, d.rec, 8));
 	EXPECT_EQ(NMBUS_E_CHECKSUM, d.f.error.code);
 	EXPECT_EQ(d.len - 2, d.f.error.offset);
 }
@@ -176,7 +176,7 @@ TEST(missing_stop_byte_is_reported)
 
 	decode_records(&d, REC(0x01, 0x13, 0x05));
 	d.buf[d.len - 1] = 0x17;
-	EXPECT_EQ(-1, nmbus_decode(&d.f, d.buf, d.len, d.rec, 8));
+	EXPECT_EQ(-EBADMSG, nmbus_decode(&d.f, d.buf, d.len, d.rec, 8));
 	EXPECT_EQ(NMBUS_E_STOP, d.f.error.code);
 	EXPECT_EQ(d.len - 1, d.f.error.offset);
 }
@@ -186,7 +186,7 @@ TEST(truncated_frame_is_reported_at_its_end)
 	struct decoded d;
 
 	decode_records(&d, REC(0x01, 0x13, 0x05));
-	EXPECT_EQ(-1, nmbus_decode(&d.f, d.buf, d.len - 3, d.rec, 8));
+	EXPECT_EQ(-EBADMSG, nmbus_decode(&d.f, d.buf, d.len - 3, d.rec, 8));
 	EXPECT_EQ(NMBUS_E_TRUNCATED, d.f.error.code);
 	EXPECT_EQ(d.len - 3, d.f.error.offset);
 }
@@ -197,7 +197,7 @@ TEST(differing_l_fields_are_a_length_error)
 				0x7b, 0x16 };
 	struct nmbus_frame f;
 
-	EXPECT_EQ(-1, nmbus_decode(&f, bad, sizeof(bad), NULL, 0));
+	EXPECT_EQ(-EBADMSG, nmbus_decode(&f, bad, sizeof(bad), NULL, 0));
 	EXPECT_EQ(NMBUS_E_LENGTH, f.error.code);
 	EXPECT_EQ(2, f.error.offset);
 }
@@ -208,7 +208,7 @@ TEST(bytes_after_the_stop_byte_are_rejected)
 
 	decode_records(&d, REC(0x01, 0x13, 0x05));
 	d.buf[d.len] = 0x00;
-	EXPECT_EQ(-1, nmbus_decode(&d.f, d.buf, d.len + 1, d.rec, 8));
+	EXPECT_EQ(-EBADMSG, nmbus_decode(&d.f, d.buf, d.len + 1, d.rec, 8));
 	EXPECT_EQ(NMBUS_E_LENGTH, d.f.error.code);
 }
 
@@ -271,7 +271,7 @@ TEST(too_short_header_is_an_error)
 	uint8_t buf[32];
 	size_t n = mkframe(buf, 0x08, 0x02, 0x72, ud, sizeof(ud));
 
-	EXPECT_EQ(-1, nmbus_decode(&f, buf, n, NULL, 0));
+	EXPECT_EQ(-EBADMSG, nmbus_decode(&f, buf, n, NULL, 0));
 	EXPECT_EQ(NMBUS_E_HEADER, f.error.code);
 }
 
@@ -326,7 +326,7 @@ TEST(fixed_data_structure_needs_room_for_two_records)
 	uint8_t buf[40];
 	size_t n = mkframe(buf, 0x08, 0x05, 0x73, ud, sizeof(ud));
 
-	EXPECT_EQ(-1, nmbus_decode(&f, buf, n, rec, 1));
+	EXPECT_EQ(-EBADMSG, nmbus_decode(&f, buf, n, rec, 1));
 	EXPECT_EQ(NMBUS_E_RECORDS, f.error.code);
 	EXPECT_EQ(1u, f.n_records);
 	EXPECT_EQ(0x04, rec[0].dif);	/* status bit 7: binary counters */
@@ -341,7 +341,7 @@ TEST(application_error_frame_gives_its_code)
 	uint8_t buf[16];
 	size_t n = mkframe(buf, 0x08, 0x01, 0x70, ud, 1);
 
-	EXPECT_EQ(-1, nmbus_decode(&f, buf, n, NULL, 0));
+	EXPECT_EQ(-EBADMSG, nmbus_decode(&f, buf, n, NULL, 0));
 	EXPECT_EQ(NMBUS_E_APPLICATION, f.error.code);
 	EXPECT_EQ(NMBUS_DATA_ERROR, f.data_type);
 	EXPECT_EQ(8, f.buf[f.data_offset]);
@@ -354,7 +354,7 @@ TEST(unknown_ci_is_reported_at_the_ci)
 	uint8_t buf[16];
 	size_t n = mkframe(buf, 0x53, 0xfe, 0x99, ud, 2);
 
-	EXPECT_EQ(-1, nmbus_decode(&f, buf, n, NULL, 0));
+	EXPECT_EQ(-EBADMSG, nmbus_decode(&f, buf, n, NULL, 0));
 	EXPECT_EQ(NMBUS_E_CI, f.error.code);
 	EXPECT_EQ(6, f.error.offset);
 }
@@ -527,7 +527,7 @@ TEST(eleven_difes_are_an_error_with_position)
 {
 	struct decoded d;
 
-	EXPECT_EQ(-1, decode_records(&d, REC(0x01, 0x13, 0x02, 0x81, 0x80,
+	EXPECT_EQ(-EBADMSG, decode_records(&d, REC(0x01, 0x13, 0x02, 0x81, 0x80,
 					     0x80, 0x80, 0x80, 0x80, 0x80,
 					     0x80, 0x80, 0x80, 0x80, 0x00,
 					     0x13, 0x01)));
@@ -541,7 +541,7 @@ TEST(end_inside_dife_chain)
 {
 	struct decoded d;
 
-	EXPECT_EQ(-1, decode_records(&d, REC(0x84, 0x90)));
+	EXPECT_EQ(-EBADMSG, decode_records(&d, REC(0x84, 0x90)));
 	EXPECT_EQ(NMBUS_E_DIF, d.f.error.code);
 	EXPECT_EQ(d.f.data_end, d.f.error.offset);
 }
@@ -596,7 +596,7 @@ TEST(reserved_special_dif_is_an_error)
 {
 	struct decoded d;
 
-	EXPECT_EQ(-1, decode_records(&d, REC(0x3f, 0x13)));
+	EXPECT_EQ(-EBADMSG, decode_records(&d, REC(0x3f, 0x13)));
 	EXPECT_EQ(NMBUS_E_DIF_RESERVED, d.f.error.code);
 	EXPECT_EQ(7 + 12, d.f.error.offset);
 }
@@ -606,7 +606,7 @@ TEST(record_array_too_small_keeps_what_fits)
 	struct decoded d;
 
 	d.len = mkrsp(d.buf, REC(0x01, 0x13, 1, 0x01, 0x13, 2, 0x01, 0x13, 3));
-	EXPECT_EQ(-1, nmbus_decode(&d.f, d.buf, d.len, d.rec, 2));
+	EXPECT_EQ(-EBADMSG, nmbus_decode(&d.f, d.buf, d.len, d.rec, 2));
 	EXPECT_EQ(NMBUS_E_RECORDS, d.f.error.code);
 	EXPECT_EQ(2u, d.f.n_records);
 	EXPECT_EQ(2, d.f.error.record);
@@ -638,7 +638,7 @@ TEST(eleven_vifes_are_an_error)
 {
 	struct decoded d;
 
-	EXPECT_EQ(-1, decode_records(&d, REC(0x01, 0xfd, 0xff, 0xff, 0xff,
+	EXPECT_EQ(-EBADMSG, decode_records(&d, REC(0x01, 0xfd, 0xff, 0xff, 0xff,
 					     0xff, 0xff, 0xff, 0xff, 0xff,
 					     0xff, 0xff, 0x00, 0x01)));
 	EXPECT_EQ(NMBUS_E_VIFE_COUNT, d.f.error.code);
@@ -649,7 +649,7 @@ TEST(end_inside_vif_chain)
 {
 	struct decoded d;
 
-	EXPECT_EQ(-1, decode_records(&d, REC(0x01, 0x93)));
+	EXPECT_EQ(-EBADMSG, decode_records(&d, REC(0x01, 0x93)));
 	EXPECT_EQ(NMBUS_E_VIF, d.f.error.code);
 }
 
@@ -672,7 +672,7 @@ TEST(plain_text_vif_longer_than_frame)
 {
 	struct decoded d;
 
-	EXPECT_EQ(-1, decode_records(&d, REC(0x02, 0x7c, 0x09, 'a', 'b')));
+	EXPECT_EQ(-EBADMSG, decode_records(&d, REC(0x02, 0x7c, 0x09, 'a', 'b')));
 	EXPECT_EQ(NMBUS_E_PLAIN_VIF, d.f.error.code);
 	EXPECT_EQ(7 + 12 + 2, d.f.error.offset);
 }
@@ -943,7 +943,7 @@ TEST(lvar_reserved_value_is_an_error)
 {
 	struct decoded d;
 
-	EXPECT_EQ(-1, decode_records(&d, REC(0x0d, 0x13, 0xf7, 0x00)));
+	EXPECT_EQ(-EBADMSG, decode_records(&d, REC(0x0d, 0x13, 0xf7, 0x00)));
 	EXPECT_EQ(NMBUS_E_LVAR, d.f.error.code);
 	EXPECT_EQ(7 + 12 + 2, d.f.error.offset);
 }
@@ -952,7 +952,7 @@ TEST(data_longer_than_frame)
 {
 	struct decoded d;
 
-	EXPECT_EQ(-1, decode_records(&d, REC(0x04, 0x13, 0x01, 0x02)));
+	EXPECT_EQ(-EBADMSG, decode_records(&d, REC(0x04, 0x13, 0x01, 0x02)));
 	EXPECT_EQ(NMBUS_E_DATA, d.f.error.code);
 	EXPECT_EQ(d.f.data_end, d.f.error.offset);
 	EXPECT_EQ(0u, d.f.n_records);
@@ -1095,10 +1095,10 @@ TEST(parse_hex_accepts_spaces_and_rejects_junk)
 
 	EXPECT_EQ(3, nmbus_parse_hex("68 0a\tFF", 8, out, sizeof(out), &pos));
 	EXPECT_EQ(0x0a, out[1]);
-	EXPECT_EQ(-1, nmbus_parse_hex("68 0x", 5, out, sizeof(out), &pos));
+	EXPECT_EQ(-EINVAL, nmbus_parse_hex("68 0x", 5, out, sizeof(out), &pos));
 	EXPECT_EQ(4u, pos);
-	EXPECT_EQ(-1, nmbus_parse_hex("6", 1, out, sizeof(out), &pos));
-	EXPECT_EQ(-1, nmbus_parse_hex("0102030405", 10, out, 4, &pos));
+	EXPECT_EQ(-EINVAL, nmbus_parse_hex("6", 1, out, sizeof(out), &pos));
+	EXPECT_EQ(-EMSGSIZE, nmbus_parse_hex("0102030405", 10, out, 4, &pos));
 }
 
 TEST(every_error_code_has_a_text)
