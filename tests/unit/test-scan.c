@@ -739,7 +739,7 @@ TEST(figures_of_the_strict_bus)
 	static const unsigned int sizes[] = { 1, 10, 50, 250 };
 	struct bus *b = bus_new(false);
 	unsigned long base = 0, base_full = 0;
-	struct nmbus_scan scan;
+	struct nmbus_scan scan = { 0 };
 	struct tally t;
 
 	ASSERT_NE(NULL, b);
