@@ -188,13 +188,14 @@ static bool port_open(struct gw_bus_rt *b)
 	const struct gw_bus_cfg *c = &b->cfg;
 	uint64_t now = gw_now_us();
 	char tty[32];
+	int rc;
 
 	if (b->dev)
 		return true;
 	if (now < b->next_open_us)
 		return false;
-	b->dev = nmbus_dev_open(c->port);
-	if (!b->dev)
+	rc = nmbus_dev_open(c->port, &b->dev);
+	if (rc)
 		goto fail;
 	nmbus_dev_get_params(b->dev, &p);
 	if (c->set_mask & GW_P_TIMEOUT)
@@ -209,12 +210,16 @@ static bool port_open(struct gw_bus_rt *b)
 		p.wakeup_delay_us = c->params.wakeup_delay_us;
 	if (c->set_mask & GW_P_ECHO)
 		p.flags = c->params.flags;
-	if (nmbus_dev_set_params(b->dev, &p))
+	rc = nmbus_dev_set_params(b->dev, &p);
+	if (rc)
 		goto fail;
-	if (c->baud && nmbus_dev_get_baud(b->dev) != c->baud &&
-	    nmbus_dev_set_baud(b->dev, c->baud))
-		goto fail;
-	b->bus_baud = nmbus_dev_get_baud(b->dev);
+	if (c->baud && nmbus_dev_get_baud(b->dev) != (int)c->baud) {
+		rc = nmbus_dev_set_baud(b->dev, c->baud);
+		if (rc)
+			goto fail;
+	}
+	rc = nmbus_dev_get_baud(b->dev);
+	b->bus_baud = rc > 0 ? (unsigned int)rc : 0;	/* 0: unknown */
 	port_tty(b, tty, sizeof(tty));
 	pthread_mutex_lock(&b->lock);
 	snprintf(b->tty, sizeof(b->tty), "%s", tty);
@@ -229,11 +234,11 @@ static bool port_open(struct gw_bus_rt *b)
 	return true;
 fail:
 	pthread_mutex_lock(&b->lock);
-	if (b->port_ok || strcmp(b->port_error, strerror(errno))) {
+	if (b->port_ok || strcmp(b->port_error, strerror(-rc))) {
 		gw_log("bus %s: %s: %s (trying again)", c->name, c->port,
-		       strerror(errno));
+		       strerror(-rc));
 		snprintf(b->port_error, sizeof(b->port_error), "%s",
-			 strerror(errno));
+			 strerror(-rc));
 	}
 	b->port_ok = false;
 	pthread_mutex_unlock(&b->lock);
@@ -265,10 +270,12 @@ static int on_telegram(const uint8_t *buf, size_t len, unsigned int index,
 	return gw_stopping ? 1 : 0;
 }
 
+/* Link parameters and address of @m on the port; 0 or -errno. */
 static int meter_params(struct gw_bus_rt *b, const struct gw_meter_cfg *m)
 {
 	const struct nmbus_profile *p = m->profile;
 	struct nmbus_dev_params params;
+	int rc;
 
 	nmbus_dev_get_params(b->dev, &params);
 	if (p) {
@@ -288,21 +295,26 @@ static int meter_params(struct gw_bus_rt *b, const struct gw_meter_cfg *m)
 		params.response_timeout_us = c->set_mask & GW_P_TIMEOUT ?
 			c->params.response_timeout_us : 0;
 	}
-	if (nmbus_dev_set_params(b->dev, &params))
-		return -1;
+	rc = nmbus_dev_set_params(b->dev, &params);
+	if (rc)
+		return rc;
 	if (m->primary >= 0)
 		return nmbus_dev_set_primary(b->dev, (uint8_t)m->primary);
 	return nmbus_dev_set_secondary(b->dev, m->secaddr);
 }
 
+/* The port to @baud (0: as it is); 0 or -errno. */
 static int set_baud(struct gw_bus_rt *b, unsigned int baud)
 {
-	if (!baud || nmbus_dev_get_baud(b->dev) == baud)
+	if (!baud || nmbus_dev_get_baud(b->dev) == (int)baud)
 		return 0;
 	return nmbus_dev_set_baud(b->dev, baud);
 }
 
-/* The init sequence; a step that is not acknowledged is an error. */
+/*
+ * The init sequence; a step that is not acknowledged is an error (-EIO).
+ * 0 or -errno, and what went wrong in @err.
+ */
 static int run_init(struct gw_bus_rt *b, const struct gw_meter_cfg *m,
 		    char *err, size_t size)
 {
@@ -335,24 +347,28 @@ static int run_init(struct gw_bus_rt *b, const struct gw_meter_cfg *m,
 		if (len < 0) {
 			snprintf(err, size, "init step %u: %s", i + 1,
 				 strerror(-len));
-			return -1;
+			return len;
 		}
 		st = nmbus_dev_xfer(b->dev, frame, (size_t)len, flags, rx,
 				    sizeof(rx), NULL);
 		if (st < 0) {
 			snprintf(err, size, "init step %u: %s", i + 1,
-				 strerror(errno));
-			return -1;
+				 strerror(-st));
+			return st;
 		}
 		if (st != NMBUS_STATUS_ACK && st != NMBUS_STATUS_FRAME) {
 			snprintf(err, size, "init step %u: %s", i + 1,
 				 nmbus_status_name(st));
-			return -1;
+			return -EIO;
 		}
 	}
 	return 0;
 }
 
+/*
+ * Read @mr at @baud into @r; 0, or a negative errno value (-ENODEV: the
+ * port went away) with the reason in r->error.
+ */
 static int try_read(struct gw_bus_rt *b, struct gw_meter_rt *mr,
 		    struct gw_reading *r, unsigned int baud)
 {
@@ -360,28 +376,32 @@ static int try_read(struct gw_bus_rt *b, struct gw_meter_rt *mr,
 	struct readout ro = { .r = r, .m = m };
 	int n;
 
-	if (set_baud(b, baud) || meter_params(b, m)) {
+	n = set_baud(b, baud);
+	if (!n)
+		n = meter_params(b, m);
+	if (n) {
 		snprintf(r->error, sizeof(r->error), "port: %s",
-			 strerror(errno));
-		return -1;
+			 strerror(-n));
+		return n;
 	}
-	if (run_init(b, m, r->error, sizeof(r->error)))
-		return -1;
+	n = run_init(b, m, r->error, sizeof(r->error));
+	if (n)
+		return n;
 	n = nmbus_read_telegrams(b->dev, m->max_telegrams, on_telegram, &ro);
 	if (n < 0) {
-		if (errno == ETIMEDOUT)
+		if (n == -ETIMEDOUT)
 			snprintf(r->error, sizeof(r->error), "no answer");
-		else if (errno == EIO)
+		else if (n == -EIO)
 			snprintf(r->error, sizeof(r->error),
 				 "garbled answer (collision or noise)");
-		else if (errno == ECANCELED)
+		else if (n == -ECANCELED)
 			snprintf(r->error, sizeof(r->error), "stopped");
 		else
 			snprintf(r->error, sizeof(r->error), "%s",
-				 strerror(errno));
-		return -1;
+				 strerror(-n));
+		return n;
 	}
-	return ro.bad ? -1 : 0;
+	return ro.bad ? -EBADMSG : 0;
 }
 
 static const unsigned int auto_rates[] = { 2400, 9600, 300, 1200, 4800,
@@ -393,7 +413,7 @@ static void read_meter(struct gw_bus_rt *b, struct gw_meter_rt *mr,
 	const struct gw_meter_cfg *m = &mr->cfg;
 	unsigned int baud = b->bus_baud;
 	uint64_t t0 = gw_now_us();
-	int rc = -1;
+	int rc, err;
 
 	gw_utc_now(r->timestamp, sizeof(r->timestamp));
 	if (!port_open(b)) {
@@ -408,7 +428,7 @@ static void read_meter(struct gw_bus_rt *b, struct gw_meter_rt *mr,
 	if (m->baud == GW_BAUD_AUTO && mr->learned_baud)
 		baud = mr->learned_baud;
 	rc = try_read(b, mr, r, baud);
-	if (rc && m->baud == GW_BAUD_AUTO && errno != ENODEV && !gw_stopping) {
+	if (rc && m->baud == GW_BAUD_AUTO && rc != -ENODEV && !gw_stopping) {
 		/* try the other rates; remember the one that answers */
 		for (size_t i = 0; i < sizeof(auto_rates) / sizeof(auto_rates[0]) &&
 		     rc && !gw_stopping; i++) {
@@ -426,7 +446,7 @@ static void read_meter(struct gw_bus_rt *b, struct gw_meter_rt *mr,
 			}
 		}
 	}
-	if (rc && errno == ENODEV) {
+	if (rc == -ENODEV) {
 		gw_log("bus %s: the port went away", b->cfg.name);
 		pthread_mutex_lock(&b->lock);
 		b->port_ok = false;
@@ -436,9 +456,10 @@ static void read_meter(struct gw_bus_rt *b, struct gw_meter_rt *mr,
 		port_close(b);
 	}
 	/* Meters without a rate of their own read at the bus rate. */
-	if (b->dev && set_baud(b, b->bus_baud))
+	err = b->dev ? set_baud(b, b->bus_baud) : 0;
+	if (err)
 		gw_log("bus %s: set baud rate %u: %s", b->cfg.name, b->bus_baud,
-		       strerror(errno));
+		       strerror(-err));
 	r->ok = rc == 0;
 	r->bus_us = gw_now_us() - t0;
 }
@@ -845,22 +866,25 @@ static int on_found(const struct nmbus_scan_result *r, void *arg)
 	return gw_stopping ? 1 : 0;
 }
 
-/* One scan at the port's rate, as mbus-scan does it; -1 with errno. */
+/* One scan at the port's rate, as mbus-scan does it; 0 or -errno. */
 static int scan_once(struct gw_bus_rt *b, enum gw_scan_mode mode,
 		     unsigned int first, unsigned int last,
 		     struct scan_out *so)
 {
 	struct nmbus_scan scan = { .retries = 0, .read_retries = 1,
 				   .cb = on_found, .arg = so };
+	int rc;
 
 	if (mode != GW_SCAN_PRIMARY) {
-		if (nmbus_scan_secondary(b->dev, NULL, &scan) < 0)
-			return -1;
+		rc = nmbus_scan_secondary(b->dev, NULL, &scan);
+		if (rc < 0)
+			return rc;
 		if (mode == GW_SCAN_SECONDARY ||
 		    (scan.found && !scan.collisions))
 			return 0;
 	}
-	return nmbus_scan_primary(b->dev, first, last, &scan) < 0 ? -1 : 0;
+	rc = nmbus_scan_primary(b->dev, first, last, &scan);
+	return rc < 0 ? rc : 0;
 }
 
 static void run_scan(struct gw_bus_rt *b, struct gw_job *job)
@@ -873,6 +897,7 @@ static void run_scan(struct gw_bus_rt *b, struct gw_job *job)
 	uint64_t t0 = gw_now_us();
 	const char *status = "ok";
 	char ts[32], *text;
+	int rc;
 
 	if (!so || !port_open(b)) {
 		if (job)
@@ -893,13 +918,19 @@ static void run_scan(struct gw_bus_rt *b, struct gw_job *job)
 		      ts, modes[mode]);
 	if (job && job->all_bauds) {
 		for (size_t i = 0; i < sizeof(auto_rates) / sizeof(auto_rates[0]) &&
-		     !gw_stopping; i++)
-			if (set_baud(b, auto_rates[i]) ||
-			    scan_once(b, mode, first, last, so))
-				status = strerror(errno);
-	} else if (set_baud(b, b->bus_baud) ||
-		   scan_once(b, mode, first, last, so)) {
-		status = strerror(errno);
+		     !gw_stopping; i++) {
+			rc = set_baud(b, auto_rates[i]);
+			if (!rc)
+				rc = scan_once(b, mode, first, last, so);
+			if (rc)
+				status = strerror(-rc);
+		}
+	} else {
+		rc = set_baud(b, b->bus_baud);
+		if (!rc)
+			rc = scan_once(b, mode, first, last, so);
+		if (rc)
+			status = strerror(-rc);
 	}
 	if (b->dev)
 		set_baud(b, b->bus_baud);

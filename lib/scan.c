@@ -79,70 +79,73 @@ static int dev_open_path(const char *path)
 
 	fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
+		return -errno;
 	if (!ioctl(fd, MBUS_IOC_GET_PARAMS, &p))
 		return fd;
 	/* The tty N_MBUS is attached to: open its /dev/mbusN. */
-	err = ioctl(fd, MBUS_IOC_GET_INDEX, &index) ? errno : 0;
+	err = ioctl(fd, MBUS_IOC_GET_INDEX, &index);
 	close(fd);
-	if (err) {
-		errno = ENOTTY;
-		return -1;
-	}
+	if (err)
+		return -ENOTTY;
 	snprintf(buf, sizeof(buf), "/dev/mbus%u", index);
-	return open(buf, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	fd = open(buf, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
-NMBUS_API struct nmbus_dev *nmbus_dev_open(const char *name)
+NMBUS_API int nmbus_dev_open(const char *name, struct nmbus_dev **devp)
 {
 	struct nmbus_dev *dev;
 	struct mbus_params p;
 	char buf[64];
 	int err;
 
-	if (!name || !*name) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (!devp)
+		return -EINVAL;
+	*devp = NULL;
+	if (!name || !*name)
+		return -EINVAL;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
-		return NULL;
+		return -ENOMEM;
 	dev->fd = dev_open_path(dev_path(name, buf, sizeof(buf)));
-	if (dev->fd < 0)
+	if (dev->fd < 0) {
+		err = dev->fd;
 		goto err_free;
-	if (ioctl(dev->fd, MBUS_IOC_GET_PARAMS, &p))
+	}
+	if (ioctl(dev->fd, MBUS_IOC_GET_PARAMS, &p)) {
+		err = -errno;
 		goto err_close;
+	}
 	params_from_kernel(&dev->params, &p);
-	return dev;
+	*devp = dev;
+	return 0;
 
 err_close:
-	err = errno;
 	close(dev->fd);
-	errno = err;
 err_free:
-	err = errno;
 	free(dev);
-	errno = err;
-	return NULL;
+	return err;
 }
 
-NMBUS_API struct nmbus_dev *nmbus_dev_new_ops(const struct nmbus_dev_ops *ops,
-					      void *ctx)
+NMBUS_API int nmbus_dev_new_ops(const struct nmbus_dev_ops *ops, void *ctx,
+				struct nmbus_dev **devp)
 {
 	struct nmbus_dev *dev;
 
-	if (!ops || !ops->xfer) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (!devp)
+		return -EINVAL;
+	*devp = NULL;
+	if (!ops || !ops->xfer)
+		return -EINVAL;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
-		return NULL;
+		return -ENOMEM;
 	dev->fd = -1;
 	dev->ops = ops;
 	dev->ctx = ctx;
 	dev->params.retries = 2;
-	return dev;
+	*devp = dev;
+	return 0;
 }
 
 NMBUS_API void nmbus_dev_close(struct nmbus_dev *dev)
@@ -156,7 +159,7 @@ NMBUS_API void nmbus_dev_close(struct nmbus_dev *dev)
 
 NMBUS_API int nmbus_dev_get_fd(const struct nmbus_dev *dev)
 {
-	return dev->fd;
+	return dev->ops ? -EOPNOTSUPP : dev->fd;
 }
 
 NMBUS_API void nmbus_dev_get_params(const struct nmbus_dev *dev,
@@ -181,12 +184,10 @@ NMBUS_API int nmbus_dev_set_params(struct nmbus_dev *dev,
 	if (dev->ops) {
 		err = dev->ops->set_params ?
 		      dev->ops->set_params(dev->ctx, params) : 0;
-		if (err) {
-			errno = -err;
-			return -1;
-		}
+		if (err)
+			return err < 0 ? err : -EIO;
 	} else if (ioctl(dev->fd, MBUS_IOC_SET_PARAMS, &p)) {
-		return -1;
+		return -errno;
 	}
 	dev->params = *params;
 	return 0;
@@ -197,47 +198,39 @@ NMBUS_API int nmbus_dev_set_retries(struct nmbus_dev *dev,
 {
 	struct nmbus_dev_params p = dev->params;
 
-	if (retries > MBUS_RETRIES_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (retries > MBUS_RETRIES_MAX)
+		return -EINVAL;
 	if (p.retries == retries)
 		return 0;
 	p.retries = retries;
 	return nmbus_dev_set_params(dev, &p);
 }
 
-NMBUS_API unsigned int nmbus_dev_get_baud(const struct nmbus_dev *dev)
+NMBUS_API int nmbus_dev_get_baud(const struct nmbus_dev *dev)
 {
 	__u32 baud;
 
-	if (dev->ops) {
-		errno = EOPNOTSUPP;
-		return 0;
-	}
+	if (dev->ops)
+		return -EOPNOTSUPP;
 	if (ioctl(dev->fd, MBUS_IOC_GET_BAUD, &baud))
-		return 0;
-	return baud;
+		return -errno;
+	return (int)baud;
 }
 
 NMBUS_API int nmbus_dev_set_baud(struct nmbus_dev *dev, unsigned int baud)
 {
 	__u32 b = baud;
 
-	if (dev->ops) {
-		errno = EOPNOTSUPP;
-		return -1;
-	}
-	return ioctl(dev->fd, MBUS_IOC_SET_BAUD, &b) ? -1 : 0;
+	if (dev->ops)
+		return -EOPNOTSUPP;
+	return ioctl(dev->fd, MBUS_IOC_SET_BAUD, &b) ? -errno : 0;
 }
 
 static int dev_set_addr(struct nmbus_dev *dev, const struct mbus_addr *a)
 {
-	if (dev->ops) {
-		errno = EOPNOTSUPP;
-		return -1;
-	}
-	return ioctl(dev->fd, MBUS_IOC_SET_ADDR, a) ? -1 : 0;
+	if (dev->ops)
+		return -EOPNOTSUPP;
+	return ioctl(dev->fd, MBUS_IOC_SET_ADDR, a) ? -errno : 0;
 }
 
 NMBUS_API int nmbus_dev_set_primary(struct nmbus_dev *dev, uint8_t addr)
@@ -270,20 +263,16 @@ NMBUS_API int nmbus_dev_xfer(struct nmbus_dev *dev, const uint8_t *tx,
 	size_t n = rx_size;
 	int ret;
 
-	if (!tx || !tx_len || tx_len > MBUS_FRAME_MAX || (!rx && rx_size)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!tx || !tx_len || tx_len > MBUS_FRAME_MAX || (!rx && rx_size))
+		return -EINVAL;
 	dev->xfers++;
 	if (dev->ops) {
 		ret = dev->ops->xfer(dev->ctx, tx, tx_len, flags, rx, &n);
-		if (ret < 0) {
-			errno = -ret;
-			return -1;
-		}
+		if (ret < 0)
+			return ret;
 	} else {
 		if (ioctl(dev->fd, MBUS_IOC_XFER, &x))
-			return -1;
+			return -errno;
 		ret = (int)x.status;
 		n = x.rx_len;
 	}
@@ -347,10 +336,8 @@ struct scan_ctx {
 
 static int scan_xfer(struct scan_ctx *s, const uint8_t *tx, int tx_len)
 {
-	if (tx_len < 0) {
-		errno = -tx_len;
-		return -1;
-	}
+	if (tx_len < 0)
+		return tx_len;
 	return nmbus_dev_xfer(s->dev, tx, (size_t)tx_len, 0, s->rx,
 			      sizeof(s->rx), &s->rx_len);
 }
@@ -402,44 +389,41 @@ static int scan_report(struct scan_ctx *s, struct nmbus_scan_result *res)
 static int scan_begin(struct scan_ctx *s, struct nmbus_dev *dev,
 		      struct nmbus_scan *scan, struct nmbus_dev_params *saved)
 {
+	int baud = dev->ops ? 0 : nmbus_dev_get_baud(dev);
+
 	memset(s, 0, sizeof(*s));
 	s->dev = dev;
 	s->scan = scan;
 	s->xfers0 = dev->xfers;
-	s->baud = dev->ops ? 0 : nmbus_dev_get_baud(dev);
+	s->baud = baud > 0 ? (unsigned int)baud : 0;	/* 0: unknown */
 	scan->xfers = 0;
 	scan->found = 0;
 	scan->collisions = 0;
 	scan->lenient = 0;
 	nmbus_dev_get_params(dev, saved);
 	if (scan->retries > MBUS_RETRIES_MAX ||
-	    scan->read_retries > MBUS_RETRIES_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
+	    scan->read_retries > MBUS_RETRIES_MAX)
+		return -EINVAL;
 	return 0;
 }
 
+/* @ret: 0 or the negative errno value the scan failed with. */
 static int scan_end(struct scan_ctx *s, const struct nmbus_dev_params *saved,
 		    int ret)
 {
-	int err = errno;
+	int err;
 
 	s->scan->xfers = s->dev->xfers - s->xfers0;
 	free(s->entries);
 	free(s->recs);
 	s->entries = NULL;
 	s->recs = NULL;
-	if (nmbus_dev_set_params(s->dev, saved) && !ret) {
-		ret = -1;
-		err = errno;
-	}
-	if (!ret && s->stopped) {
-		ret = -1;
-		err = ECANCELED;
-	}
-	errno = err;
-	return ret ? -1 : (int)s->scan->found;
+	err = nmbus_dev_set_params(s->dev, saved);
+	if (err && !ret)
+		ret = err;
+	if (!ret && s->stopped)
+		ret = -ECANCELED;
+	return ret ? ret : (int)s->scan->found;
 }
 
 /* Read the slave at @a (primary scan) and report it. */
@@ -449,12 +433,13 @@ static int primary_read(struct scan_ctx *s, uint8_t a)
 	uint8_t tx[8];
 	int st;
 
-	if (nmbus_dev_set_retries(s->dev, s->scan->read_retries))
-		return -1;
+	st = nmbus_dev_set_retries(s->dev, s->scan->read_retries);
+	if (st)
+		return st;
 	st = scan_xfer(s, tx, nmbus_build_req_ud2(tx, sizeof(tx), a,
 						  NMBUS_C_FCV | NMBUS_C_FCB));
 	if (st < 0)
-		return -1;
+		return st;
 	if (st == NMBUS_STATUS_FRAME && scan_decode_reply(s, &res))
 		res.primary = a;
 	else if (status_is_collision(st))
@@ -472,15 +457,16 @@ static int primary_probe(struct scan_ctx *s, uint8_t a)
 	uint8_t tx[8];
 	int st;
 
-	if (nmbus_dev_set_retries(s->dev, s->scan->retries))
-		return -1;
+	st = nmbus_dev_set_retries(s->dev, s->scan->retries);
+	if (st)
+		return st;
 	if (ud2)
 		st = scan_xfer(s, tx, nmbus_build_req_ud2(tx, sizeof(tx), a,
 							  NMBUS_C_FCV));
 	else
 		st = scan_xfer(s, tx, nmbus_build_snd_nke(tx, sizeof(tx), a));
 	if (st < 0)
-		return -1;
+		return st;
 	if (st == NMBUS_STATUS_TIMEOUT)
 		return 0;
 	if (status_is_collision(st)) {
@@ -500,14 +486,13 @@ NMBUS_API int nmbus_scan_primary(struct nmbus_dev *dev, unsigned int first,
 	struct nmbus_dev_params saved;
 	struct scan_ctx s;
 	unsigned int a;
-	int ret = 0;
+	int ret;
 
-	if (!dev || !scan || first > last || last > MBUS_ADDR_PRIMARY_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (scan_begin(&s, dev, scan, &saved))
-		return -1;
+	if (!dev || !scan || first > last || last > MBUS_ADDR_PRIMARY_MAX)
+		return -EINVAL;
+	ret = scan_begin(&s, dev, scan, &saved);
+	if (ret)
+		return ret;
 	for (a = first; a <= last && !ret && !s.stopped; a++)
 		ret = primary_probe(&s, (uint8_t)a);
 	return scan_end(&s, &saved, ret);
@@ -637,7 +622,7 @@ static int sec_add_entry(struct scan_ctx *s, const uint8_t *sec,
 
 		e = realloc(s->entries, n * sizeof(*e));
 		if (!e)
-			return -1;
+			return -ENOMEM;
 		s->entries = e;
 		s->centries = n;
 	}
@@ -709,15 +694,19 @@ static int sec_read(struct scan_ctx *s, const struct sec_mask *m)
 	const uint8_t *key;
 	bool strict, fresh;
 	uint8_t tx[8];
-	int st;
+	int st, err;
 
-	if (nmbus_dev_set_retries(s->dev, s->scan->read_retries))
-		return -1;
+	err = nmbus_dev_set_retries(s->dev, s->scan->read_retries);
+	if (err)
+		return err;
 	st = scan_xfer(s, tx, nmbus_build_req_ud2(tx, sizeof(tx),
 						  MBUS_ADDR_NETWORK,
 						  NMBUS_C_FCV | NMBUS_C_FCB));
-	if (nmbus_dev_set_retries(s->dev, 0) || st < 0)
-		return -1;
+	err = nmbus_dev_set_retries(s->dev, 0);
+	if (err)
+		return err;
+	if (st < 0)
+		return st;
 	if (status_is_collision(st))
 		return SEC_MANY;	/* several E5 looked like one */
 	if (st != NMBUS_STATUS_FRAME || !scan_decode_reply(s, &res)) {
@@ -740,8 +729,9 @@ static int sec_read(struct scan_ctx *s, const struct sec_mask *m)
 	if (fresh) {
 		/* A header that does not match counts where it was found. */
 		key = strict ? res.secaddr : m->a;
-		if (sec_add_entry(s, res.secaddr, key, fab, 1))
-			return -1;
+		err = sec_add_entry(s, res.secaddr, key, fab, 1);
+		if (err)
+			return err;
 		e = &s->entries[s->nentries - 1];
 	}
 	/* It took a mask only F nibbles outside the ID let it match. */
@@ -769,7 +759,7 @@ static int sec_probe(struct scan_ctx *s, const struct sec_mask *m)
 					     NMBUS_C_FCB, m->a, m->fab);
 	st = scan_xfer(s, tx, len);
 	if (st < 0)
-		return -1;
+		return st;
 	if (st == NMBUS_STATUS_TIMEOUT)
 		return SEC_NONE;
 	if (st == NMBUS_STATUS_ACK)
@@ -795,6 +785,7 @@ static int sec_report_group(struct scan_ctx *s, const struct sec_mask *m,
 {
 	struct nmbus_scan_result res = { .status = NMBUS_STATUS_GARBLED,
 					 .primary = MBUS_ADDR_NETWORK };
+	int err;
 
 	memcpy(res.secaddr, m->a, sizeof(res.secaddr));
 	res.xfers = sec_xfers(s) - x0;
@@ -805,8 +796,9 @@ static int sec_report_group(struct scan_ctx *s, const struct sec_mask *m,
 				  (uint32_t)m->fab[2] << 16 |
 				  (uint32_t)m->fab[3] << 24;
 	}
-	if (sec_add_entry(s, m->a, m->a, m->fab, 2))
-		return -1;
+	err = sec_add_entry(s, m->a, m->a, m->fab, 2);
+	if (err)
+		return err;
 	return scan_report(s, &res);
 }
 
@@ -819,8 +811,10 @@ static int sec_child(struct scan_ctx *s, const struct sec_mask *child,
 {
 	int r = sec_probe(s, child);
 
-	if (r == SEC_MANY)
-		return sec_group(s, child, next) < 0 ? -1 : SEC_MANY;
+	if (r == SEC_MANY) {
+		r = sec_group(s, child, next);
+		return r < 0 ? r : SEC_MANY;
+	}
 	return r;
 }
 
@@ -916,6 +910,7 @@ static int sec_walk(struct scan_ctx *s, const struct sec_mask *g,
 {
 	bool thorough = s->scan->flags & NMBUS_SCAN_THOROUGH;
 	struct sec_mask child = *g;
+	int r;
 
 	for (unsigned int i = 0; i < o->n; i++) {
 		if (sec_over(s, x0))
@@ -924,8 +919,9 @@ static int sec_walk(struct scan_ctx *s, const struct sec_mask *g,
 		    (i >= o->nlikely || (ph == PH_MFR_KNOWN && !thorough)))
 			break;
 		sec_set_field(&child, ph, o->v[i]);
-		if (sec_child(s, &child, ph + 1) < 0)
-			return -1;
+		r = sec_child(s, &child, ph + 1);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -950,6 +946,7 @@ static int sec_walk_mfr_rest(struct scan_ctx *s, const struct sec_mask *g,
 			     const struct sec_order *tried, unsigned long x0)
 {
 	struct sec_mask child = *g;
+	int r;
 
 	for (int pass = 0; pass < 2; pass++) {
 		for (unsigned int v = 0; v < 0xffff; v++) {
@@ -959,8 +956,9 @@ static int sec_walk_mfr_rest(struct scan_ctx *s, const struct sec_mask *g,
 			    tried->used[v / 8] & (1u << (v % 8)))
 				continue;
 			sec_set_field(&child, PH_MFR_REST, v);
-			if (sec_child(s, &child, PH_MEDIUM) < 0)
-				return -1;
+			r = sec_child(s, &child, PH_MEDIUM);
+			if (r < 0)
+				return r;
 		}
 	}
 	return 0;
@@ -992,13 +990,13 @@ static int sec_mfr_nibbles(struct scan_ctx *s, const struct sec_mask *g,
 		mfr_set_nibble(&child, pos, v);
 		r = sec_probe(s, &child);
 		if (r < 0)
-			return -1;
+			return r;
 		if (r != SEC_MANY)
 			continue;
 		r = pos < 3 ? sec_mfr_nibbles(s, g, &child, pos + 1, x0) :
 			      sec_group(s, &child, PH_MEDIUM);
 		if (r < 0)
-			return -1;
+			return r;
 	}
 	/* Those with nibble F here answer at the next nibble. */
 	if (pos < 3 && !sec_over(s, x0) && !sec_explained(s, g))
@@ -1022,7 +1020,7 @@ static int sec_learn_lenient(struct scan_ctx *s, const struct sec_mask *g)
 		probe.a[i] = 0xf0 | (g->a[i] & 0x0f);
 		r = sec_probe(s, &probe);
 		if (r < 0)
-			return -1;
+			return r;
 		if (r != SEC_NONE)
 			s->scan->lenient++;
 		return r != SEC_NONE;
@@ -1046,14 +1044,14 @@ static int sec_fab(struct scan_ctx *s, const struct sec_mask *g,
 			       (uint8_t)((*b & 0xf0) | v);
 		r = sec_probe(s, &child);
 		if (r < 0)
-			return -1;
+			return r;
 		if (r != SEC_MANY)
 			continue;
 		r = pos + 1 < SEC_FAB_DIGITS ?
 		    sec_fab(s, g, &child, pos + 1, x0) :
 		    sec_report_group(s, &child, x0);
 		if (r < 0)
-			return -1;
+			return r;
 	}
 	return 0;
 }
@@ -1074,7 +1072,7 @@ static int sec_phase_run(struct scan_ctx *s, const struct sec_mask *g,
 		return 0;
 	o = calloc(1, sizeof(*o));
 	if (!o)
-		return -1;
+		return -ENOMEM;
 	switch (ph) {
 	case PH_MFR_KNOWN:
 		order_mfr_known(s, o);
@@ -1101,7 +1099,7 @@ static int sec_phase_run(struct scan_ctx *s, const struct sec_mask *g,
 		break;
 	}
 	free(o);
-	return ret < 0 ? -1 : 0;
+	return ret < 0 ? ret : 0;
 }
 
 /* @g: several meters answer, all ID digits fixed; tell them apart. */
@@ -1109,12 +1107,14 @@ static int sec_group(struct scan_ctx *s, const struct sec_mask *g,
 		     enum sec_phase phase)
 {
 	unsigned long x0 = sec_xfers(s);
+	int r;
 
 	for (; phase < PH_END; phase++) {
 		if (sec_over(s, x0) || sec_explained(s, g))
 			break;
-		if (sec_phase_run(s, g, phase, x0))
-			return -1;
+		r = sec_phase_run(s, g, phase, x0);
+		if (r)
+			return r;
 	}
 	if (!s->stopped && !sec_explained(s, g))
 		return sec_report_group(s, g, x0);
@@ -1162,7 +1162,8 @@ static int sec_split(struct scan_ctx *s, const struct sec_mask *mask,
 			if (r != SEC_MANY)
 				return r;
 		}
-		return sec_group(s, mask, PH_MFR_KNOWN) < 0 ? -1 : SEC_MANY;
+		r = sec_group(s, mask, PH_MFR_KNOWN);
+		return r < 0 ? r : SEC_MANY;
 	}
 	for (v = 0; v < 10 && !s->stopped; v++) {
 		sec_id_set(child.a, pos, v);
@@ -1213,25 +1214,28 @@ NMBUS_API int nmbus_scan_secondary(struct nmbus_dev *dev,
 	uint8_t tx[8];
 	int ret;
 
-	if (!dev || !scan || (mask && !sec_mask_valid(mask))) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (scan_begin(&s, dev, scan, &saved))
-		return -1;
+	if (!dev || !scan || (mask && !sec_mask_valid(mask)))
+		return -EINVAL;
+	ret = scan_begin(&s, dev, scan, &saved);
+	if (ret)
+		return ret;
 	s.recs = calloc(NMBUS_MAX_RECORDS, sizeof(*s.recs));
 	if (!s.recs)
-		return scan_end(&s, &saved, -1);
+		return scan_end(&s, &saved, -ENOMEM);
 	memset(m.a, 0xff, sizeof(m.a));
 	if (mask)
 		memcpy(m.a, mask, sizeof(m.a));
 	ret = nmbus_dev_set_retries(dev, 0);
-	if (!ret)
-		ret = sec_node(&s, &m, 0, false) < 0 ? -1 : 0;
+	if (!ret) {
+		ret = sec_node(&s, &m, 0, false);
+		ret = ret < 0 ? ret : 0;
+	}
 	/* Leave nobody selected; the answer does not matter. */
-	if (!ret)
+	if (!ret) {
 		ret = scan_xfer(&s, tx, nmbus_build_snd_nke(tx, sizeof(tx),
-					MBUS_ADDR_NETWORK)) < 0 ? -1 : 0;
+						MBUS_ADDR_NETWORK));
+		ret = ret < 0 ? ret : 0;
+	}
 	return scan_end(&s, &saved, ret);
 }
 
@@ -1247,34 +1251,32 @@ NMBUS_API int nmbus_read_telegrams(struct nmbus_dev *dev, unsigned int max,
 	size_t rx_len;
 	int st, tx_len, err = 0;
 
-	if (!dev || !max) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!dev || !max)
+		return -EINVAL;
 	recs = calloc(NMBUS_MAX_RECORDS, sizeof(*recs));
 	if (!recs)
-		return -1;
+		return -ENOMEM;
 	tx_len = nmbus_build_req_ud2(tx, sizeof(tx), 0, NMBUS_C_FCV);
 	while (n < max) {
 		st = nmbus_dev_xfer(dev, tx, (size_t)tx_len,
 				    NMBUS_XFER_ADDRESSED | NMBUS_XFER_FCB,
 				    rx, sizeof(rx), &rx_len);
 		if (st < 0) {
-			err = errno;
+			err = st;
 			break;
 		}
 		if (st != NMBUS_STATUS_FRAME) {
-			err = st == NMBUS_STATUS_TIMEOUT ? ETIMEDOUT :
-			      st == NMBUS_STATUS_ACK ? EBADMSG : EIO;
+			err = st == NMBUS_STATUS_TIMEOUT ? -ETIMEDOUT :
+			      st == NMBUS_STATUS_ACK ? -EBADMSG : -EIO;
 			break;
 		}
 		nmbus_decode(&f, rx, rx_len, recs, NMBUS_MAX_RECORDS);
 		if (f.type != NMBUS_FRAME_LONG) {
-			err = EBADMSG;
+			err = -EBADMSG;
 			break;
 		}
 		if (cb && cb(rx, rx_len, n, arg)) {
-			err = ECANCELED;
+			err = -ECANCELED;
 			break;
 		}
 		n++;
@@ -1282,9 +1284,5 @@ NMBUS_API int nmbus_read_telegrams(struct nmbus_dev *dev, unsigned int max,
 			break;
 	}
 	free(recs);
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return (int)n;
+	return err ? err : (int)n;
 }

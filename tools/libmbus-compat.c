@@ -57,11 +57,11 @@ enum probe { PROBE_NOTHING, PROBE_SINGLE, PROBE_COLLISION, PROBE_ERROR };
 
 static bool debug;
 static struct nmbus_dev *port;
-static unsigned int baud_before;
+static int baud_before;		/* or a negative errno value */
 
 /* One received frame and when it came (libmbus's frame->timestamp). */
 struct reply {
-	int status;
+	int status;		/* NMBUS_STATUS_ value, or -errno */
 	uint8_t buf[NMBUS_FRAME_MAX];
 	size_t len;
 	time_t when;
@@ -72,9 +72,14 @@ struct reply {
 /* The rate is the port's, shared: put it back as it was. */
 static void restore_baud(void)
 {
-	if (port && nmbus_dev_get_baud(port) != baud_before &&
-	    nmbus_dev_set_baud(port, baud_before))
-		print_perror("restore baud rate %u", baud_before);
+	int rc;
+
+	if (!port || baud_before <= 0 ||
+	    nmbus_dev_get_baud(port) == baud_before)
+		return;
+	rc = nmbus_dev_set_baud(port, (unsigned int)baud_before);
+	if (rc)
+		print_err(rc, "restore baud rate %d", baud_before);
 }
 
 /*
@@ -84,19 +89,19 @@ static void restore_baud(void)
  */
 static bool port_open(const char *device, long baud, const char *connect_msg)
 {
-	port = nmbus_dev_open(device);
-	if (!port) {
-		int err = errno;
+	int rc = nmbus_dev_open(device, &port);
 
+	if (rc) {
 		fprintf(stderr, "%s", connect_msg);
 		fprintf(stderr, "%s: %s: %s\n", get_prog_name(), device,
-			strerror(err));
+			strerror(-rc));
 		return false;
 	}
 	baud_before = nmbus_dev_get_baud(port);
 	atexit(restore_baud);
-	if (nmbus_dev_set_retries(port, 0)) {
-		print_perror("%s: set retries", device);
+	rc = nmbus_dev_set_retries(port, 0);
+	if (rc) {
+		print_err(rc, "%s: set retries", device);
 		return false;
 	}
 	if (baud < 0 || baud > 38400 || nmbus_baud_to_ci((unsigned int)baud) < 0 ||
@@ -109,8 +114,10 @@ static bool port_open(const char *device, long baud, const char *connect_msg)
 
 static void set_retries(unsigned int n)
 {
-	if (nmbus_dev_set_retries(port, n))
-		die_perror("set retries");
+	int rc = nmbus_dev_set_retries(port, n);
+
+	if (rc)
+		die_err(rc, "set retries");
 }
 
 /* libmbus's -d dump of a frame on stderr. */
@@ -130,13 +137,17 @@ static void dump(const char *label, const uint8_t *p, size_t n)
 	fprintf(stderr, "\n");
 }
 
-/* Send @tx and wait for the reply (none with NMBUS_XFER_NO_REPLY). */
+/*
+ * Send @tx and wait for the reply (none with NMBUS_XFER_NO_REPLY). False
+ * if the request could not be built or sent: r->status is the negative
+ * errno value.
+ */
 static bool xfer(const uint8_t *tx, int len, unsigned int flags,
 		 struct reply *r)
 {
 	memset(r, 0, sizeof(*r));
 	if (len < 0) {
-		errno = -len;
+		r->status = len;
 		return false;
 	}
 	dump("SEND", tx, (size_t)len);
@@ -167,9 +178,9 @@ static bool send_long(uint8_t c, uint8_t a, uint8_t ci, const uint8_t *data,
 }
 
 /* The exchange failed outright (not a timeout: the port itself). */
-static NORETURN void die_xfer(void)
+static NORETURN void die_xfer(const struct reply *r)
 {
-	die_perror("exchange");
+	die_err(r->status, "exchange");
 }
 
 /* libmbus's "init_slaves": SND_NKE to 253, then to @second. */
@@ -180,12 +191,12 @@ static void init_slaves(uint8_t second)
 	if (debug)
 		printf("init_slaves: debug: sending init frame #1\n");
 	if (!send_short(C_SND_NKE, ADDR_NETWORK, 0, &r))
-		die_xfer();
+		die_xfer(&r);
 	if (debug)
 		printf("init_slaves: debug: sending init frame #2\n");
 	if (!send_short(C_SND_NKE, second,
 			second == ADDR_BROADCAST ? NMBUS_XFER_NO_REPLY : 0, &r))
-		die_xfer();
+		die_xfer(&r);
 }
 
 /* ---- addresses ------------------------------------------------------ */
@@ -534,7 +545,7 @@ static int scan_main(int argc, char **argv)
 		if (!send_short(C_SND_NKE, (uint8_t)a, 0, &r)) {
 			fprintf(stderr,
 				"Scan failed. Could not send ping frame: %s\n",
-				strerror(errno));
+				strerror(-r.status));
 			return 1;
 		}
 		if (r.status == NMBUS_STATUS_GARBLED ||
@@ -874,7 +885,7 @@ static int select_secondary_main(int argc, char **argv)
 		return 1;
 	if (!send_select(addr, &r)) {
 		fprintf(stderr, "Failed to send selection frame: %s\n",
-			strerror(errno));
+			strerror(-r.status));
 		return 1;
 	}
 	/* libmbus names argv[2] here, whatever it is. */
@@ -898,7 +909,7 @@ static int select_secondary_main(int argc, char **argv)
 	if (!send_short(C_REQ_UD2, ADDR_NETWORK, 0, &r)) {
 		fprintf(stderr,
 			"Failed to send request to selected secondary device: %s\n",
-			strerror(errno));
+			strerror(-r.status));
 		return 1;
 	}
 	if (r.status != NMBUS_STATUS_FRAME && r.status != NMBUS_STATUS_ACK) {
@@ -980,7 +991,7 @@ static int set_address_main(int argc, char **argv)
 	if (!send_short(C_SND_NKE, (uint8_t)new_addr, 0, &r)) {
 		fprintf(stderr,
 			"Verification failed. Could not send ping frame: %s\n",
-			strerror(errno));
+			strerror(-r.status));
 		return 1;
 	}
 	if (r.status != NMBUS_STATUS_TIMEOUT) {
@@ -998,7 +1009,7 @@ static int set_address_main(int argc, char **argv)
 				  &r)) {
 		fprintf(stderr,
 			"Failed to send set primary address frame: %s\n",
-			a > 255 ? "invalid address" : strerror(errno));
+			a > 255 ? "invalid address" : strerror(-r.status));
 		return 1;
 	}
 	snprintf(done, sizeof(done), "Set primary address of device to %d\n",

@@ -278,8 +278,9 @@ static bool send_broadcast(struct nmbus_dev *dev, const uint8_t *tx, int len,
 	uint8_t rx[1];
 	int st;
 
-	if (nmbus_dev_set_primary(dev, MBUS_BROADCAST)) {
-		print_perror("%s: bind to 255", what);
+	st = nmbus_dev_set_primary(dev, MBUS_BROADCAST);
+	if (st) {
+		print_err(st, "%s: bind to 255", what);
 		return false;
 	}
 	st = nmbus_dev_xfer(dev, tx, (size_t)len,
@@ -288,7 +289,7 @@ static bool send_broadcast(struct nmbus_dev *dev, const uint8_t *tx, int len,
 	if (st == NMBUS_STATUS_NONE)
 		return true;
 	if (st < 0)
-		print_perror("%s", what);
+		print_err(st, "%s", what);
 	else
 		print_error("%s: %s", what, nmbus_status_name(st));
 	return false;

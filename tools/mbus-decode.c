@@ -89,10 +89,8 @@ static bool decode_line(const char *name, unsigned long lineno, char *line,
 		print_error("%s:%lu: byte %u: %s", name, lineno,
 			    f.error.offset, nmbus_strerror(f.error.code));
 	n = nmbus_frame_print(&f, format, stdout);
-	if (n < 0) {
-		errno = (int)-n;
-		die_perror("write");
-	}
+	if (n < 0)
+		die_err((int)n, "write");
 	if (format == NMBUS_FORMAT_JSON)
 		putchar('\n');
 	return ok;

@@ -129,10 +129,8 @@ static int on_telegram(const uint8_t *buf, size_t len, unsigned int index,
 	if (st->empty && st->skip_empty)
 		return 0;
 	n = nmbus_frame_print(&f, st->format, stdout);
-	if (n < 0) {
-		errno = (int)-n;
-		die_perror("write");
-	}
+	if (n < 0)
+		die_err((int)n, "write");
 	if (st->format == NMBUS_FORMAT_JSON)
 		putchar('\n');
 	fflush(stdout);
@@ -145,31 +143,39 @@ static int on_telegram(const uint8_t *buf, size_t len, unsigned int index,
  * error (die_*() call exit()).
  */
 static struct nmbus_dev *baud_dev;
-static unsigned int baud_before;
+static int baud_before;		/* or a negative errno value: unknown */
 
 static void restore_baud(void)
 {
-	if (!baud_dev || nmbus_dev_get_baud(baud_dev) == baud_before)
+	int rc;
+
+	if (!baud_dev || baud_before <= 0 ||
+	    nmbus_dev_get_baud(baud_dev) == baud_before)
 		return;
-	if (nmbus_dev_set_baud(baud_dev, baud_before))
-		print_perror("restore baud rate %u", baud_before);
+	rc = nmbus_dev_set_baud(baud_dev, (unsigned int)baud_before);
+	if (rc)
+		print_err(rc, "restore baud rate %d", baud_before);
 }
 
 static void apply_profile(struct nmbus_dev *dev,
 			  const struct nmbus_profile *p)
 {
 	struct nmbus_dev_params params;
+	int rc;
 
 	nmbus_dev_get_params(dev, &params);
 	params.wakeup_bytes = p->wakeup_bytes;
 	params.wakeup_delay_us = p->wakeup_delay_ms * 1000u;
 	params.retries = p->retries;
 	params.response_timeout_us = p->timeout_ms * 1000u;
-	if (p->baud && nmbus_dev_get_baud(dev) != p->baud &&
-	    nmbus_dev_set_baud(dev, p->baud))
-		die_perror("set baud rate %u", p->baud);
-	if (nmbus_dev_set_params(dev, &params))
-		die_perror("profile %s", p->name);
+	if (p->baud && nmbus_dev_get_baud(dev) != (int)p->baud) {
+		rc = nmbus_dev_set_baud(dev, p->baud);
+		if (rc)
+			die_err(rc, "set baud rate %u", p->baud);
+	}
+	rc = nmbus_dev_set_params(dev, &params);
+	if (rc)
+		die_err(rc, "profile %s", p->name);
 }
 
 /* ---- CALEC ST II history (seed 000, 3.2 and table 20) ---- */
@@ -232,10 +238,13 @@ static bool history_read(struct nmbus_dev *dev, struct read_state *st,
 			 enum nmbus_calec_telegram t, unsigned int index,
 			 bool *empty)
 {
+	int n;
+
 	if (!calec_select(dev, t, index))
 		return false;
-	if (nmbus_read_telegrams(dev, 1, on_telegram, st) != 1) {
-		print_perror("history telegram %u", index);
+	n = nmbus_read_telegrams(dev, 1, on_telegram, st);
+	if (n != 1) {
+		print_err(n, "history telegram %u", index);
 		return false;
 	}
 	*empty = st->empty;
@@ -280,7 +289,7 @@ static void send_nke(struct nmbus_dev *dev)
 	st = nmbus_dev_xfer(dev, tx, (size_t)len, NMBUS_XFER_ADDRESSED, rx,
 			    sizeof(rx), NULL);
 	if (st < 0)
-		die_perror("SND_NKE");
+		die_err(st, "SND_NKE");
 	if (st != NMBUS_STATUS_ACK)
 		die("SND_NKE: %s", nmbus_status_name(st));
 }
@@ -343,9 +352,9 @@ int main(int argc, char **argv)
 		die_usage("expected DEVICE and ADDRESS");
 
 	primary = parse_meter_address(argv[optind + 1], sec);
-	dev = nmbus_dev_open(argv[optind]);
-	if (!dev)
-		die_perror("%s", argv[optind]);
+	n = nmbus_dev_open(argv[optind], &dev);
+	if (n)
+		die_err(n, "%s", argv[optind]);
 	if (!keep_baud) {
 		baud_dev = dev;
 		baud_before = nmbus_dev_get_baud(dev);
@@ -359,15 +368,13 @@ int main(int argc, char **argv)
 		send_nke(dev);
 
 	n = nmbus_read_telegrams(dev, (unsigned int)max, on_telegram, &st);
-	if (n < 0) {
-		if (errno == ETIMEDOUT)
-			print_error("%s: no answer", argv[optind + 1]);
-		else if (errno == EIO)
-			print_error("%s: garbled answer (several meters?)",
-				    argv[optind + 1]);
-		else
-			print_perror("%s", argv[optind + 1]);
-	}
+	if (n == -ETIMEDOUT)
+		print_error("%s: no answer", argv[optind + 1]);
+	else if (n == -EIO)
+		print_error("%s: garbled answer (several meters?)",
+			    argv[optind + 1]);
+	else if (n < 0)
+		print_err(n, "%s", argv[optind + 1]);
 	ok = n > 0 && !st.bad;
 	if (ok && history) {
 		if (!st.calec) {

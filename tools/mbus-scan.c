@@ -328,20 +328,23 @@ static bool scan_once(struct nmbus_dev *dev, struct opts *o)
 		.arg = o,
 	};
 	uint8_t mask[NMBUS_SECADDR_LEN];
+	int rc;
 
 	if (o->secondary || o->auto_mode) {
 		if (nmbus_secaddr_parse(o->mask ? o->mask : "FFFFFFFFFFFFFFFF",
 					mask))
 			die_usage("bad mask '%s'", o->mask);
-		if (nmbus_scan_secondary(dev, mask, &scan) < 0) {
-			print_perror("secondary search");
+		rc = nmbus_scan_secondary(dev, mask, &scan);
+		if (rc < 0) {
+			print_err(rc, "secondary search");
 			return false;
 		}
 		if (o->secondary || (scan.found && !scan.collisions))
 			return true;
 	}
-	if (nmbus_scan_primary(dev, o->first, o->last, &scan) < 0) {
-		print_perror("primary scan");
+	rc = nmbus_scan_primary(dev, o->first, o->last, &scan);
+	if (rc < 0) {
+		print_err(rc, "primary scan");
 		return false;
 	}
 	return true;
@@ -349,8 +352,10 @@ static bool scan_once(struct nmbus_dev *dev, struct opts *o)
 
 static void set_baud(struct nmbus_dev *dev, unsigned int baud)
 {
-	if (nmbus_dev_set_baud(dev, baud))
-		die_perror("set baud rate %u", baud);
+	int rc = nmbus_dev_set_baud(dev, baud);
+
+	if (rc)
+		die_err(rc, "set baud rate %u", baud);
 }
 
 int main(int argc, char **argv)
@@ -373,9 +378,8 @@ int main(int argc, char **argv)
 	};
 	static struct opts o = { .last = 250 };
 	struct nmbus_dev *dev;
-	unsigned int old_baud;
 	bool ok = true;
-	int c;
+	int c, rc, old_baud;
 
 	while ((c = getopt_long(argc, argv, "r:R:us::ab:AjTg:w:hv", longopts,
 				NULL)) != -1) {
@@ -441,9 +445,9 @@ int main(int argc, char **argv)
 	if (o.mask)
 		check_mask(o.mask);
 
-	dev = nmbus_dev_open(argv[optind]);
-	if (!dev)
-		die_perror("%s", argv[optind]);
+	rc = nmbus_dev_open(argv[optind], &dev);
+	if (rc)
+		die_err(rc, "%s", argv[optind]);
 	if (o.baud)
 		set_baud(dev, o.baud);
 	if (!o.all_bauds) {
@@ -454,8 +458,8 @@ int main(int argc, char **argv)
 			set_baud(dev, all_bauds[i]);
 			ok = scan_once(dev, &o);
 		}
-		if (old_baud)
-			set_baud(dev, old_baud);
+		if (old_baud > 0)
+			set_baud(dev, (unsigned int)old_baud);
 	}
 	nmbus_dev_close(dev);
 	if (o.write_dir)

@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 			    no_reply ? NMBUS_XFER_NO_REPLY : 0, rx, sizeof(rx),
 			    &rx_len);
 	if (st < 0)
-		die_perror("send");
+		die_err(st, "send");
 	nmbus_dev_close(dev);
 
 	snprintf(name, sizeof(name), "%s", nmbus_status_name(st));

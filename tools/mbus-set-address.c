@@ -128,7 +128,7 @@ static const char *set_address(struct nmbus_dev *dev, const char *addr,
 {
 	uint8_t tx[NMBUS_FRAME_MAX], cur[NMBUS_SECADDR_LEN];
 	uint8_t want[NMBUS_SECADDR_LEN], got[NMBUS_SECADDR_LEN], a;
-	int len;
+	int len, rc;
 
 	if (n->primary >= 0) {
 		snprintf(new_text, size, "%d", n->primary);
@@ -136,8 +136,9 @@ static const char *set_address(struct nmbus_dev *dev, const char *addr,
 					      (uint8_t)n->primary);
 		if (!send_expect_ack(dev, tx, len, "set primary address"))
 			return "not acknowledged";
-		if (nmbus_dev_set_primary(dev, (uint8_t)n->primary)) {
-			print_perror("bind to %d", n->primary);
+		rc = nmbus_dev_set_primary(dev, (uint8_t)n->primary);
+		if (rc) {
+			print_err(rc, "bind to %d", n->primary);
 			return "cannot bind to the new address";
 		}
 		if (!request_header(dev, new_text, &a, NULL))
@@ -167,8 +168,9 @@ static const char *set_address(struct nmbus_dev *dev, const char *addr,
 					n->id);
 	if (!send_expect_ack(dev, tx, len, "set identification number"))
 		return "not acknowledged";
-	if (nmbus_dev_set_secondary(dev, want)) {
-		print_perror("bind to %s", new_text);
+	rc = nmbus_dev_set_secondary(dev, want);
+	if (rc) {
+		print_err(rc, "bind to %s", new_text);
 		return "cannot bind to the new address";
 	}
 	if (!request_header(dev, new_text, &a, got))

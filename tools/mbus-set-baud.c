@@ -74,22 +74,24 @@ static const char *set_baud(struct nmbus_dev *dev, const char *addr,
 {
 	uint8_t tx[16], a;
 	char what[32];
-	int len;
+	int len, rc;
 
 	len = nmbus_build_set_baud(tx, sizeof(tx), 0, NMBUS_C_FCV, baud);
 	if (!send_expect_ack(dev, tx, len, "set baud rate"))
 		return "not acknowledged";
 	if (baud == old)
 		return NULL;
-	if (nmbus_dev_set_baud(dev, baud)) {
-		print_perror("set the port to %u Bd", baud);
+	rc = nmbus_dev_set_baud(dev, baud);
+	if (rc) {
+		print_err(rc, "set the port to %u Bd", baud);
 		return "cannot switch the port";
 	}
 	snprintf(what, sizeof(what), "%s at %u Bd", addr, baud);
 	if (request_header(dev, what, &a, NULL))
 		return NULL;
-	if (nmbus_dev_set_baud(dev, old))
-		print_perror("cannot set the port back to %u Bd", old);
+	rc = nmbus_dev_set_baud(dev, old);
+	if (rc)
+		print_err(rc, "cannot set the port back to %u Bd", old);
 	else
 		print_error("the port is back at %u Bd", old);
 	return "no answer at the new rate";
@@ -104,9 +106,8 @@ int main(int argc, char **argv)
 	uint8_t sec[NMBUS_SECADDR_LEN];
 	struct nmbus_dev *dev;
 	unsigned long baud;
-	unsigned int old;
 	const char *why;
-	int primary;
+	int primary, old;
 
 	bus_getopt(argc, argv, "b:R:jhv", longopts, &o, usage);
 	if (argc - optind != 3)
@@ -116,13 +117,14 @@ int main(int argc, char **argv)
 	baud = parse_baud_arg(argv[optind + 2]);
 	dev = bus_open(argv[optind], &o);
 	old = nmbus_dev_get_baud(dev);
-	if (!old)
-		die_perror("%s: read the baud rate", argv[optind]);
+	if (old < 0)
+		die_err(old, "%s: read the baud rate", argv[optind]);
 	bind_meter_address(dev, argv[optind + 1], primary, sec);
 
-	why = set_baud(dev, argv[optind + 1], old, (unsigned int)baud);
-	print_result(o.json, argv[optind], argv[optind + 1], old,
-		     (unsigned int)baud, !why, why);
+	why = set_baud(dev, argv[optind + 1], (unsigned int)old,
+		       (unsigned int)baud);
+	print_result(o.json, argv[optind], argv[optind + 1],
+		     (unsigned int)old, (unsigned int)baud, !why, why);
 	nmbus_dev_close(dev);
 	return why ? EXIT_FAIL : EXIT_OK;
 }

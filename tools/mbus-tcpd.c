@@ -193,11 +193,14 @@ int main(int argc, char **argv)
 	conf.prog = get_prog_name();
 	parse_args(argc, argv, &conf, &retries);
 
-	dev = nmbus_dev_open(argv[optind]);
-	if (!dev)
-		die_perror("%s", argv[optind]);
-	if (retries <= 5 && nmbus_dev_set_retries(dev, (unsigned int)retries))
-		die_perror("set retries");
+	ret = nmbus_dev_open(argv[optind], &dev);
+	if (ret)
+		die_err(ret, "%s", argv[optind]);
+	if (retries <= 5) {
+		ret = nmbus_dev_set_retries(dev, (unsigned int)retries);
+		if (ret)
+			die_err(ret, "set retries");
+	}
 	sfd = signals_fd();
 	if (sfd < 0)
 		die_perror("signals");

@@ -534,8 +534,8 @@ static void client_exchange(struct tcpd *t, struct client *cl)
 	cl->exchanges++;
 	if (st < 0) {
 		t->stats.errors++;
-		t->gone = errno == ENODEV;
-		logmsg(t, "%s: exchange failed: %s", cl->name, strerror(errno));
+		t->gone = st == -ENODEV;
+		logmsg(t, "%s: exchange failed: %s", cl->name, strerror(-st));
 		return;
 	}
 	if (st == NMBUS_STATUS_TIMEOUT)

@@ -70,6 +70,25 @@ void die_perror(const char *fmt, ...)
 	exit(EXIT_FAIL);
 }
 
+void print_err(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap, -err);
+	va_end(ap);
+}
+
+void die_err(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap, -err);
+	va_end(ap);
+	exit(EXIT_FAIL);
+}
+
 void die_usage(const char *fmt, ...)
 {
 	va_list ap;
@@ -123,19 +142,28 @@ int bus_getopt(int argc, char **argv, const char *shortopts,
 
 void bus_apply_opts(struct nmbus_dev *dev, const struct bus_opts *o)
 {
-	if (o->baud && nmbus_dev_set_baud(dev, (unsigned int)o->baud))
-		die_perror("set baud rate %lu", o->baud);
-	if (o->retries < BUS_RETRIES_KEEP &&
-	    nmbus_dev_set_retries(dev, (unsigned int)o->retries))
-		die_perror("set retries");
+	int rc;
+
+	if (o->baud) {
+		rc = nmbus_dev_set_baud(dev, (unsigned int)o->baud);
+		if (rc)
+			die_err(rc, "set baud rate %lu", o->baud);
+	}
+	if (o->retries < BUS_RETRIES_KEEP) {
+		rc = nmbus_dev_set_retries(dev, (unsigned int)o->retries);
+		if (rc)
+			die_err(rc, "set retries");
+	}
 }
 
 struct nmbus_dev *bus_open(const char *path, const struct bus_opts *o)
 {
-	struct nmbus_dev *dev = nmbus_dev_open(path);
+	struct nmbus_dev *dev;
+	int rc;
 
-	if (!dev)
-		die_perror("%s", path);
+	rc = nmbus_dev_open(path, &dev);
+	if (rc)
+		die_err(rc, "%s", path);
 	bus_apply_opts(dev, o);
 	return dev;
 }
@@ -214,9 +242,11 @@ static void resolve_mask(struct nmbus_dev *dev, const char *s, uint8_t *sec)
 		.cb = on_match,
 		.arg = &res,
 	};
+	int rc;
 
-	if (nmbus_scan_secondary(dev, sec, &scan) < 0 && errno != ECANCELED)
-		die_perror("search %s", s);
+	rc = nmbus_scan_secondary(dev, sec, &scan);
+	if (rc < 0 && rc != -ECANCELED)
+		die_err(rc, "search %s", s);
 	if (!res.n)
 		die("%s: no meter matches", s);
 	if (res.n > 1 || res.first.status == NMBUS_STATUS_GARBLED)
@@ -245,21 +275,25 @@ int parse_meter_address(const char *s, uint8_t sec[8])
 void bind_meter_address(struct nmbus_dev *dev, const char *s, int primary,
 			uint8_t sec[8])
 {
+	int rc;
+
 	if (primary >= 0) {
-		if (nmbus_dev_set_primary(dev, (uint8_t)primary))
-			die_perror("bind to %s", s);
+		rc = nmbus_dev_set_primary(dev, (uint8_t)primary);
+		if (rc)
+			die_err(rc, "bind to %s", s);
 		return;
 	}
 	if (has_wildcard(sec))
 		resolve_mask(dev, s, sec);
-	if (nmbus_dev_set_secondary(dev, sec))
-		die_perror("bind to %s", s);
+	rc = nmbus_dev_set_secondary(dev, sec);
+	if (rc)
+		die_err(rc, "bind to %s", s);
 }
 
 static void print_status(const char *what, int st)
 {
 	if (st < 0)
-		print_perror("%s", what);
+		print_err(st, "%s", what);
 	else if (st == NMBUS_STATUS_TIMEOUT)
 		print_error("%s: no answer", what);
 	else if (st == NMBUS_STATUS_GARBLED)
@@ -276,8 +310,7 @@ bool send_expect_ack(struct nmbus_dev *dev, const uint8_t *tx, int len,
 	int st;
 
 	if (len < 0) {
-		errno = -len;
-		print_perror("%s: cannot build the request", what);
+		print_err(len, "%s: cannot build the request", what);
 		return false;
 	}
 	st = nmbus_dev_xfer(dev, tx, (size_t)len,

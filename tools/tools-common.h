@@ -36,6 +36,15 @@ void die(const char *fmt, ...) PRINTF(1, 2) NORETURN;
 /* print_perror(), then exit(EXIT_FAIL). */
 void die_perror(const char *fmt, ...) PRINTF(1, 2) NORETURN;
 
+/*
+ * "prog: message: strerror(-err)\n" on stderr: @err is the negative errno
+ * value a libnmbus function returned.
+ */
+void print_err(int err, const char *fmt, ...) PRINTF(2, 3);
+
+/* print_err(), then exit(EXIT_FAIL). */
+void die_err(int err, const char *fmt, ...) PRINTF(2, 3) NORETURN;
+
 /* print_error(), a hint to run --help, then exit(EXIT_USAGE). */
 void die_usage(const char *fmt, ...) PRINTF(1, 2) NORETURN;
 
@@ -96,7 +105,10 @@ int bus_getopt(int argc, char **argv, const char *shortopts,
 /* --baud and --retries of @o on @dev; exits with EXIT_FAIL if refused. */
 void bus_apply_opts(struct nmbus_dev *dev, const struct bus_opts *o);
 
-/* nmbus_dev_open(@path), then bus_apply_opts(); exits if either fails. */
+/*
+ * nmbus_dev_open(@path), then bus_apply_opts(); exits with EXIT_FAIL if
+ * either fails.
+ */
 struct nmbus_dev *bus_open(const char *path, const struct bus_opts *o);
 
 /* ---- meter addresses (libnmbus) ---- */

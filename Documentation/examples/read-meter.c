@@ -6,7 +6,6 @@
  *	./read-meter mbus0 5
  *	./read-meter /dev/mbus0 12345678FFFFFFFF
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +51,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s DEVICE ADDRESS\n", argv[0]);
 		return 2;
 	}
-	dev = nmbus_dev_open(argv[1]);
-	if (!dev) {
-		fprintf(stderr, "%s: %s\n", argv[1], strerror(errno));
+	/* Every libnmbus function reports an error as a negative errno. */
+	ret = nmbus_dev_open(argv[1], &dev);
+	if (ret) {
+		fprintf(stderr, "%s: %s\n", argv[1], strerror(-ret));
 		return 1;
 	}
 	if (strlen(argv[2]) == NMBUS_SECADDR_STRLEN &&
@@ -63,14 +63,14 @@ int main(int argc, char **argv)
 	else
 		ret = nmbus_dev_set_primary(dev, (uint8_t)atoi(argv[2]));
 	if (ret) {
-		fprintf(stderr, "%s: %s\n", argv[2], strerror(errno));
+		fprintf(stderr, "%s: %s\n", argv[2], strerror(-ret));
 		nmbus_dev_close(dev);
 		return 2;
 	}
 	/* REQ_UD2 with the FCB managed by the kernel, following DIF 1F. */
 	n = nmbus_read_telegrams(dev, 16, print_telegram, NULL);
 	if (n < 0)
-		fprintf(stderr, "read: %s\n", strerror(errno));
+		fprintf(stderr, "read: %s\n", strerror(-n));
 	nmbus_dev_close(dev);
 	return n < 0;
 }

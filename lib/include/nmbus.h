@@ -1444,21 +1444,25 @@ struct nmbus_dev_ops {
  * nmbus_dev_open() - open an M-Bus port
  * @name: "0", "mbus0", "/dev/mbus0", or the tty N_MBUS is attached to
  *	("ttyUSB0" or "/dev/ttyUSB0"; its /dev/mbusN is opened)
+ * @dev: receives the new handle (free it with nmbus_dev_close()); NULL
+ *	on failure
  *
- * Return: a new handle (free with nmbus_dev_close()), or NULL with errno
- * set (ENOENT, ENOTTY when @name is no M-Bus port, ENOMEM, ...).
+ * Return: 0, or a negative errno value: -EINVAL (@name empty or NULL),
+ * -ENOENT, -EACCES and the other errors of open(2), -ENOTTY (@name is no
+ * M-Bus port), -ENOMEM.
  */
-NMBUS_API struct nmbus_dev *nmbus_dev_open(const char *name);
+NMBUS_API int nmbus_dev_open(const char *name, struct nmbus_dev **dev);
 
 /**
  * nmbus_dev_new_ops() - a handle on another transport
  * @ops: callbacks; must stay valid while the handle lives
  * @ctx: their first argument
+ * @dev: receives the new handle; NULL on failure
  *
- * Return: a new handle, or NULL (errno ENOMEM or EINVAL).
+ * Return: 0, or -EINVAL (no @ops or no @ops->xfer) or -ENOMEM.
  */
-NMBUS_API struct nmbus_dev *nmbus_dev_new_ops(const struct nmbus_dev_ops *ops,
-					      void *ctx);
+NMBUS_API int nmbus_dev_new_ops(const struct nmbus_dev_ops *ops, void *ctx,
+				struct nmbus_dev **dev);
 
 /**
  * nmbus_dev_close() - close the port and free the handle
@@ -1470,7 +1474,8 @@ NMBUS_API void nmbus_dev_close(struct nmbus_dev *dev);
  * nmbus_dev_get_fd() - the file descriptor of /dev/mbusN
  * @dev: the handle
  *
- * Return: the descriptor (owned by @dev), or -1 for an ops handle.
+ * Return: the descriptor (owned by @dev), or -EOPNOTSUPP for an ops
+ * handle.
  */
 NMBUS_API int nmbus_dev_get_fd(const struct nmbus_dev *dev);
 
@@ -1487,7 +1492,8 @@ NMBUS_API void nmbus_dev_get_params(const struct nmbus_dev *dev,
  * @dev: the handle
  * @params: the parameters (MBUS_IOC_SET_PARAMS)
  *
- * Return: 0, or -1 with errno (EINVAL: out of range).
+ * Return: 0, or a negative errno value: the error of MBUS_IOC_SET_PARAMS
+ * (-EINVAL: out of range), or of @set_params of an ops handle.
  */
 NMBUS_API int nmbus_dev_set_params(struct nmbus_dev *dev,
 				   const struct nmbus_dev_params *params);
@@ -1497,7 +1503,8 @@ NMBUS_API int nmbus_dev_set_params(struct nmbus_dev *dev,
  * @dev: the handle
  * @retries: 0..5
  *
- * Return: 0, or -1 with errno.
+ * Return: 0, or -EINVAL (@retries above 5), or an error of
+ * nmbus_dev_set_params().
  */
 NMBUS_API int nmbus_dev_set_retries(struct nmbus_dev *dev,
 				    unsigned int retries);
@@ -1506,16 +1513,18 @@ NMBUS_API int nmbus_dev_set_retries(struct nmbus_dev *dev,
  * nmbus_dev_get_baud() - the bus speed
  * @dev: the handle
  *
- * Return: the baud rate, or 0 (ops handle or error, errno set).
+ * Return: the baud rate, or a negative errno value: -EOPNOTSUPP for an
+ * ops handle, the error of MBUS_IOC_GET_BAUD otherwise.
  */
-NMBUS_API unsigned int nmbus_dev_get_baud(const struct nmbus_dev *dev);
+NMBUS_API int nmbus_dev_get_baud(const struct nmbus_dev *dev);
 
 /**
  * nmbus_dev_set_baud() - change the bus speed (port wide)
  * @dev: the handle
  * @baud: 300, 600, 1200, 2400, 4800, 9600, 19200 or 38400
  *
- * Return: 0, or -1 with errno (EINVAL, EOPNOTSUPP for an ops handle).
+ * Return: 0, or a negative errno value: -EOPNOTSUPP for an ops handle,
+ * the error of MBUS_IOC_SET_BAUD otherwise (-EINVAL: no such speed).
  */
 NMBUS_API int nmbus_dev_set_baud(struct nmbus_dev *dev, unsigned int baud);
 
@@ -1526,7 +1535,8 @@ NMBUS_API int nmbus_dev_set_baud(struct nmbus_dev *dev, unsigned int baud);
  *
  * Exchanges with %NMBUS_XFER_ADDRESSED then go to this slave.
  *
- * Return: 0, or -1 with errno.
+ * Return: 0, or a negative errno value: -EOPNOTSUPP for an ops handle,
+ * the error of MBUS_IOC_SET_ADDR otherwise (-EINVAL: no such address).
  */
 NMBUS_API int nmbus_dev_set_primary(struct nmbus_dev *dev, uint8_t addr);
 
@@ -1538,7 +1548,8 @@ NMBUS_API int nmbus_dev_set_primary(struct nmbus_dev *dev, uint8_t addr);
  * The kernel selects the slave before an addressed exchange when the bus
  * has another selection.
  *
- * Return: 0, or -1 with errno.
+ * Return: 0, or a negative errno value: -EOPNOTSUPP for an ops handle,
+ * the error of MBUS_IOC_SET_ADDR otherwise.
  */
 NMBUS_API int nmbus_dev_set_secondary(struct nmbus_dev *dev,
 				      const uint8_t addr[NMBUS_SECADDR_LEN]);
@@ -1553,8 +1564,11 @@ NMBUS_API int nmbus_dev_set_secondary(struct nmbus_dev *dev,
  * @rx_size: its size
  * @rx_len: receives the number of reply bytes (may be NULL)
  *
- * Return: an NMBUS_STATUS_ value, or -1 with errno (EINVAL, EINTR,
- * ENODEV, ...). Counted by nmbus_dev_get_xfers().
+ * Return: an NMBUS_STATUS_ value (>= 0), or a negative errno value:
+ * -EINVAL (no @tx, @tx_len 0 or above NMBUS_FRAME_MAX, no @rx with
+ * @rx_size), the error of MBUS_IOC_XFER (-EINTR, -ENODEV, ...) or of
+ * @xfer of an ops handle. Counted by nmbus_dev_get_xfers() unless
+ * -EINVAL.
  */
 NMBUS_API int nmbus_dev_xfer(struct nmbus_dev *dev, const uint8_t *tx,
 			     size_t tx_len, unsigned int flags, uint8_t *rx,
@@ -1677,8 +1691,10 @@ struct nmbus_scan {
  * Per address: SND_NKE (or REQ_UD2 with %NMBUS_SCAN_UD2); a slave that
  * acknowledges is read with REQ_UD2 for its data header.
  *
- * Return: the number of slaves found, or -1 with errno (EINVAL, or the
- * errno of a failed exchange; ECANCELED when the callback stopped it).
+ * Return: the number of slaves found, or a negative errno value:
+ * -EINVAL (no @dev or @scan, a bad range, retries above 5), -ECANCELED
+ * (the callback stopped the scan), or the error of a failed exchange or
+ * of setting the retries.
  */
 NMBUS_API int nmbus_scan_primary(struct nmbus_dev *dev, unsigned int first,
 				 unsigned int last, struct nmbus_scan *scan);
@@ -1705,8 +1721,10 @@ NMBUS_API int nmbus_scan_primary(struct nmbus_dev *dev, unsigned int first,
  * lib/scan.c explains the order; Documentation/library-guide.rst gives
  * the figures.
  *
- * Return: the number of slaves found, or -1 with errno (EINVAL: an ID
- * nibble of @mask is A..E).
+ * Return: the number of slaves found, or a negative errno value:
+ * -EINVAL (no @dev or @scan, an ID nibble of @mask is A..E, retries above
+ * 5), -ECANCELED (the callback stopped the search), -ENOMEM, or the error
+ * of a failed exchange or of setting the retries.
  */
 NMBUS_API int nmbus_scan_secondary(struct nmbus_dev *dev,
 				   const uint8_t *mask, struct nmbus_scan *scan);
@@ -1737,10 +1755,11 @@ typedef int (*nmbus_telegram_cb)(const uint8_t *buf, size_t len,
  * toggles the FCB after every good reply) while the last telegram ends
  * with DIF 1F, "more records follow".
  *
- * Return: the number of telegrams read, or -1 with errno: ETIMEDOUT (no
- * reply), EIO (garbled reply or break), EBADMSG (a reply that is not a
- * long frame), ECANCELED (the callback stopped), or an exchange's errno.
- * Telegrams already passed to @cb stay valid.
+ * Return: the number of telegrams read, or a negative errno value:
+ * -EINVAL (no @dev, @max 0), -ETIMEDOUT (no reply), -EIO (garbled reply
+ * or break), -EBADMSG (an E5 or a reply that is not a long frame),
+ * -ECANCELED (the callback stopped), -ENOMEM, or the error of a failed
+ * exchange. Telegrams already passed to @cb stay valid.
  */
 NMBUS_API int nmbus_read_telegrams(struct nmbus_dev *dev, unsigned int max,
 				   nmbus_telegram_cb cb, void *arg);

@@ -381,10 +381,10 @@ static struct bus *bus_new(bool lenient)
 /* Run a full secondary search; the scan's counters in @scan. */
 static int search(struct bus *b, struct tally *t, struct nmbus_scan *scan)
 {
-	struct nmbus_dev *dev = nmbus_dev_new_ops(&bus_ops, b);
 	unsigned long limit = scan->group_limit;
 	unsigned int flags = scan->flags;
-	int ret;
+	struct nmbus_dev *dev;
+	int ret = nmbus_dev_new_ops(&bus_ops, b, &dev);
 
 	memset(t, 0, sizeof(*t));
 	t->bus = b;
@@ -400,8 +400,8 @@ static int search(struct bus *b, struct tally *t, struct nmbus_scan *scan)
 	b->seconds = 0;
 	for (unsigned int i = 0; i < b->n; i++)
 		b->m[i].found = false;
-	if (!dev)
-		return -1;
+	if (ret)
+		return ret;
 	ret = nmbus_scan_secondary(dev, NULL, scan);
 	nmbus_dev_close(dev);
 	return ret;
@@ -680,8 +680,7 @@ TEST_F(search, with_a_mask_finds_only_matching_meters)
 	bus_add(b, 0x12345679, 0x14c5, 0x00, 0x04);
 	bus_add(b, 0x22345678, 0x14c5, 0x00, 0x04);
 	ASSERT_EQ(0, nmbus_secaddr_parse("1FFFFFFFFFFFFFFF", mask));
-	dev = nmbus_dev_new_ops(&bus_ops, b);
-	ASSERT_NE(NULL, dev);
+	ASSERT_EQ(0, nmbus_dev_new_ops(&bus_ops, b, &dev));
 	t.bus = b;
 	scan.cb = tally_cb;
 	scan.arg = &t;
@@ -712,8 +711,7 @@ TEST_F(search, the_seed_article_strings_select_the_meter_it_means)
 	bus_add(b, 0x13653120, 0x14c5, 0x00, 0x04);
 	bus_add(b, 0x20316513, 0x14c5, 0x00, 0x04);
 	bus_add(b, 0x13653121, 0x14c5, 0x00, 0x04);
-	dev = nmbus_dev_new_ops(&bus_ops, b);
-	ASSERT_NE(NULL, dev);
+	ASSERT_EQ(0, nmbus_dev_new_ops(&bus_ops, b, &dev));
 	t.bus = b;
 	scan.cb = tally_cb;
 	scan.arg = &t;
@@ -791,11 +789,8 @@ TEST(search_refuses_id_nibbles_a_to_e_and_sends_nothing)
 	struct nmbus_dev *dev;
 
 	ASSERT_NE(NULL, b);
-	dev = nmbus_dev_new_ops(&bus_ops, b);
-	ASSERT_NE(NULL, dev);
-	errno = 0;
-	EXPECT_EQ(-1, nmbus_scan_secondary(dev, mask, &scan));
-	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, nmbus_dev_new_ops(&bus_ops, b, &dev));
+	EXPECT_EQ(-EINVAL, nmbus_scan_secondary(dev, mask, &scan));
 	EXPECT_EQ(0, b->xfers);
 	nmbus_dev_close(dev);
 	free(b);
@@ -816,12 +811,9 @@ TEST(callback_can_stop_a_search)
 
 	ASSERT_NE(NULL, b);
 	bus_random(b, 10, 0, 'x', 3);
-	dev = nmbus_dev_new_ops(&bus_ops, b);
-	ASSERT_NE(NULL, dev);
+	ASSERT_EQ(0, nmbus_dev_new_ops(&bus_ops, b, &dev));
 	scan.cb = stop_cb;
-	errno = 0;
-	EXPECT_EQ(-1, nmbus_scan_secondary(dev, NULL, &scan));
-	EXPECT_EQ(ECANCELED, errno);
+	EXPECT_EQ(-ECANCELED, nmbus_scan_secondary(dev, NULL, &scan));
 	EXPECT_EQ(1, scan.found);
 	nmbus_dev_close(dev);
 	free(b);
@@ -839,8 +831,7 @@ TEST(primary_scan_finds_meters_and_same_address_collisions)
 	bus_add(b, 0x22222222, 0x14c5, 0x00, 0x04)->primary = 5;
 	bus_add(b, 0x33333333, 0x14c5, 0x00, 0x04)->primary = 9;
 	bus_add(b, 0x44444444, 0x14c5, 0x00, 0x04)->primary = 9;
-	dev = nmbus_dev_new_ops(&bus_ops, b);
-	ASSERT_NE(NULL, dev);
+	ASSERT_EQ(0, nmbus_dev_new_ops(&bus_ops, b, &dev));
 	t.bus = b;
 	scan.cb = tally_cb;
 	scan.arg = &t;
@@ -868,8 +859,7 @@ TEST(primary_scan_with_req_ud2_reads_in_one_exchange)
 
 	ASSERT_NE(NULL, b);
 	bus_add(b, 0x11111111, 0x14c5, 0x00, 0x04)->primary = 7;
-	dev = nmbus_dev_new_ops(&bus_ops, b);
-	ASSERT_NE(NULL, dev);
+	ASSERT_EQ(0, nmbus_dev_new_ops(&bus_ops, b, &dev));
 	t.bus = b;
 	scan.cb = tally_cb;
 	scan.arg = &t;
@@ -925,10 +915,10 @@ static int count_cb(const uint8_t *buf, size_t len, unsigned int index,
 TEST(readout_follows_more_records_follow_to_the_last_telegram)
 {
 	struct telegrams t = { .total = 3 };
-	struct nmbus_dev *dev = nmbus_dev_new_ops(&tg_ops, &t);
+	struct nmbus_dev *dev;
 	unsigned int n = 0;
 
-	ASSERT_NE(NULL, dev);
+	ASSERT_EQ(0, nmbus_dev_new_ops(&tg_ops, &t, &dev));
 	EXPECT_EQ(3, nmbus_read_telegrams(dev, 16, count_cb, &n));
 	EXPECT_EQ(3, n);
 	EXPECT_EQ(3, t.sent);
@@ -939,10 +929,10 @@ TEST(readout_follows_more_records_follow_to_the_last_telegram)
 TEST(readout_stops_at_the_bound)
 {
 	struct telegrams t = { .total = 100 };
-	struct nmbus_dev *dev = nmbus_dev_new_ops(&tg_ops, &t);
+	struct nmbus_dev *dev;
 	unsigned int n = 0;
 
-	ASSERT_NE(NULL, dev);
+	ASSERT_EQ(0, nmbus_dev_new_ops(&tg_ops, &t, &dev));
 	EXPECT_EQ(4, nmbus_read_telegrams(dev, 4, count_cb, &n));
 	EXPECT_EQ(4, t.sent);
 	nmbus_dev_close(dev);
@@ -954,13 +944,147 @@ TEST(readout_of_a_silent_meter_times_out)
 	struct nmbus_dev *dev;
 
 	ASSERT_NE(NULL, b);
-	dev = nmbus_dev_new_ops(&bus_ops, b);
-	ASSERT_NE(NULL, dev);
-	errno = 0;
-	EXPECT_EQ(-1, nmbus_read_telegrams(dev, 4, NULL, NULL));
-	EXPECT_EQ(ETIMEDOUT, errno);
+	ASSERT_EQ(0, nmbus_dev_new_ops(&bus_ops, b, &dev));
+	EXPECT_EQ(-ETIMEDOUT, nmbus_read_telegrams(dev, 4, NULL, NULL));
 	nmbus_dev_close(dev);
 	free(b);
+}
+
+/* A transport whose exchanges fail as a vanished port's do. */
+static int gone_xfer(void *ctx, const uint8_t *tx, size_t tx_len,
+		     unsigned int flags, uint8_t *rx, size_t *rx_len)
+{
+	(void)ctx;
+	(void)tx;
+	(void)tx_len;
+	(void)flags;
+	(void)rx;
+	(void)rx_len;
+	return -ENODEV;
+}
+
+static const struct nmbus_dev_ops gone_ops = { .xfer = gone_xfer };
+
+/* A meter that answers every request with E5. */
+static int e5_xfer(void *ctx, const uint8_t *tx, size_t tx_len,
+		   unsigned int flags, uint8_t *rx, size_t *rx_len)
+{
+	(void)ctx;
+	(void)tx;
+	(void)tx_len;
+	(void)flags;
+	rx[0] = 0xe5;
+	*rx_len = 1;
+	return NMBUS_STATUS_ACK;
+}
+
+static const struct nmbus_dev_ops e5_ops = { .xfer = e5_xfer };
+
+static int refuse_params(void *ctx, const struct nmbus_dev_params *p)
+{
+	(void)ctx;
+	(void)p;
+	return -EPERM;
+}
+
+static const struct nmbus_dev_ops refuse_ops = {
+	.xfer = e5_xfer,
+	.set_params = refuse_params,
+};
+
+TEST(handles_report_errors_as_negative_errno_values)
+{
+	static const struct nmbus_dev_ops no_xfer = { 0 };
+	static const uint8_t nke[5] = { 0x10, 0x40, 0x01, 0x41, 0x16 };
+	struct nmbus_dev_params params;
+	struct nmbus_dev *dev = (struct nmbus_dev *)&dev;
+	uint8_t rx[NMBUS_FRAME_MAX], sec[8];
+	size_t rx_len;
+
+	EXPECT_EQ(-EINVAL, nmbus_dev_new_ops(NULL, NULL, &dev));
+	EXPECT_EQ(NULL, dev);
+	dev = (struct nmbus_dev *)&dev;
+	EXPECT_EQ(-EINVAL, nmbus_dev_new_ops(&no_xfer, NULL, &dev));
+	EXPECT_EQ(NULL, dev);
+	EXPECT_EQ(-EINVAL, nmbus_dev_new_ops(&e5_ops, NULL, NULL));
+
+	ASSERT_EQ(0, nmbus_dev_new_ops(&e5_ops, NULL, &dev));
+	ASSERT_NE(NULL, dev);
+	EXPECT_EQ(-EOPNOTSUPP, nmbus_dev_get_fd(dev));
+	EXPECT_EQ(-EOPNOTSUPP, nmbus_dev_get_baud(dev));
+	EXPECT_EQ(-EOPNOTSUPP, nmbus_dev_set_baud(dev, 2400));
+	EXPECT_EQ(-EOPNOTSUPP, nmbus_dev_set_primary(dev, 1));
+	memset(sec, 0xff, sizeof(sec));
+	EXPECT_EQ(-EOPNOTSUPP, nmbus_dev_set_secondary(dev, sec));
+	EXPECT_EQ(-EINVAL, nmbus_dev_set_retries(dev, 6));
+	EXPECT_EQ(0, nmbus_dev_set_retries(dev, 5));
+	EXPECT_EQ(-EINVAL, nmbus_dev_xfer(dev, NULL, 5, 0, rx, sizeof(rx),
+					  &rx_len));
+	EXPECT_EQ(-EINVAL, nmbus_dev_xfer(dev, nke, 0, 0, rx, sizeof(rx),
+					  &rx_len));
+	EXPECT_EQ(-EINVAL, nmbus_dev_xfer(dev, nke, NMBUS_FRAME_MAX + 1, 0,
+					  rx, sizeof(rx), &rx_len));
+	EXPECT_EQ(-EINVAL, nmbus_dev_xfer(dev, nke, sizeof(nke), 0, NULL,
+					  sizeof(rx), &rx_len));
+	EXPECT_EQ(0, nmbus_dev_get_xfers(dev));
+	EXPECT_EQ(NMBUS_STATUS_ACK, nmbus_dev_xfer(dev, nke, sizeof(nke), 0,
+						   rx, sizeof(rx), &rx_len));
+	EXPECT_EQ(1, rx_len);
+	/* E5 where a telegram is due is no long frame. */
+	EXPECT_EQ(-EBADMSG, nmbus_read_telegrams(dev, 1, NULL, NULL));
+	EXPECT_EQ(-EINVAL, nmbus_read_telegrams(dev, 0, NULL, NULL));
+	EXPECT_EQ(-EINVAL, nmbus_read_telegrams(NULL, 1, NULL, NULL));
+	nmbus_dev_close(dev);
+
+	ASSERT_EQ(0, nmbus_dev_new_ops(&refuse_ops, NULL, &dev));
+	nmbus_dev_get_params(dev, &params);
+	params.retries = 1;
+	EXPECT_EQ(-EPERM, nmbus_dev_set_params(dev, &params));
+	EXPECT_EQ(-EPERM, nmbus_dev_set_retries(dev, 1));
+	nmbus_dev_close(dev);
+}
+
+TEST(scans_pass_on_the_error_of_the_exchange)
+{
+	struct nmbus_scan scan = { .read_retries = 2 };
+	struct nmbus_dev *dev;
+
+	ASSERT_EQ(0, nmbus_dev_new_ops(&gone_ops, NULL, &dev));
+	EXPECT_EQ(-ENODEV, nmbus_scan_primary(dev, 0, 250, &scan));
+	EXPECT_EQ(1, scan.xfers);
+	EXPECT_EQ(-ENODEV, nmbus_scan_secondary(dev, NULL, &scan));
+	EXPECT_EQ(-ENODEV, nmbus_read_telegrams(dev, 4, NULL, NULL));
+	EXPECT_EQ(-EINVAL, nmbus_scan_primary(dev, 5, 4, &scan));
+	EXPECT_EQ(-EINVAL, nmbus_scan_primary(dev, 0, 251, &scan));
+	EXPECT_EQ(-EINVAL, nmbus_scan_primary(NULL, 0, 250, &scan));
+	EXPECT_EQ(-EINVAL, nmbus_scan_secondary(dev, NULL, NULL));
+	scan.retries = 6;
+	EXPECT_EQ(-EINVAL, nmbus_scan_primary(dev, 0, 250, &scan));
+	nmbus_dev_close(dev);
+
+	/* The retries cannot be set: the scan fails before it sends. */
+	ASSERT_EQ(0, nmbus_dev_new_ops(&refuse_ops, NULL, &dev));
+	scan.retries = 0;
+	EXPECT_EQ(-EPERM, nmbus_scan_primary(dev, 0, 250, &scan));
+	EXPECT_EQ(0, scan.xfers);
+	nmbus_dev_close(dev);
+}
+
+TEST(opening_a_port_reports_why_it_failed)
+{
+	struct nmbus_dev *dev = (struct nmbus_dev *)&dev;
+
+	EXPECT_EQ(-EINVAL, nmbus_dev_open("", &dev));
+	EXPECT_EQ(NULL, dev);
+	EXPECT_EQ(-EINVAL, nmbus_dev_open(NULL, &dev));
+	EXPECT_EQ(-EINVAL, nmbus_dev_open("0", NULL));
+	dev = (struct nmbus_dev *)&dev;
+	EXPECT_EQ(-ENOENT, nmbus_dev_open("/nonexistent/mbus0", &dev));
+	EXPECT_EQ(NULL, dev);
+	/* A character device that is no M-Bus port. */
+	dev = (struct nmbus_dev *)&dev;
+	EXPECT_EQ(-ENOTTY, nmbus_dev_open("/dev/null", &dev));
+	EXPECT_EQ(NULL, dev);
 }
 
 TEST_HARNESS_MAIN

@@ -287,8 +287,7 @@ TEST(secondary_search_over_the_simulator_strict_and_lenient)
 		add("calec", 11111111, 0);
 		if (!lenient)
 			scan.group_limit = 200;
-		dev = nmbus_dev_new_ops(&sim_ops, NULL);
-		ASSERT_NE(NULL, dev);
+		ASSERT_EQ(0, nmbus_dev_new_ops(&sim_ops, NULL, &dev));
 		/* strict: the two unknown makers are reported, not lost */
 		EXPECT_EQ(lenient ? 7 : 5, nmbus_scan_secondary(dev, NULL,
 								&scan));

@@ -375,8 +375,7 @@ static void server_start(struct __test_metadata *_metadata,
 FIXTURE_SETUP(srv)
 {
 	memset(&self->bus, 0, sizeof(self->bus));
-	self->dev = nmbus_dev_new_ops(&bus_ops, &self->bus);
-	ASSERT_NE(NULL, self->dev);
+	ASSERT_EQ(0, nmbus_dev_new_ops(&bus_ops, &self->bus, &self->dev));
 	ASSERT_EQ(0, pipe(self->stop));
 	server_start(_metadata, self, variant->mode, 8, 0, NULL);
 }
