@@ -2,17 +2,13 @@
 /*
  * libnmbus - M-Bus (EN 13757-2/-3) master library
  *
- * The one public header. This part covers the decoder: it parses a
- * received frame (E5, short, control or long), the header of a variable
- * data structure (CI 72h/76h/7Ah) or a fixed data structure (CI 73h/77h)
- * and every data record of EN 13757-3, and prints the result as JSON or
- * as the XML of rscada/libmbus.
- *
- * Decoding allocates nothing: the caller provides a struct nmbus_frame and
- * an array of struct nmbus_record. Both point into the caller's frame
- * bytes, which must stay valid and unchanged while they are used. Every
- * function is reentrant; objects may be shared between threads for
- * reading. Names are prefixed nmbus_ / NMBUS_.
+ * The one public header, in this order: the decoder (a received frame,
+ * E5, short, control or long; the header of a variable data structure
+ * (CI 72h/76h/7Ah) or a fixed data structure (CI 73h/77h); every data
+ * record of EN 13757-3), its output as JSON, as the XML of rscada/libmbus
+ * or as text, the builders of the frames a master sends, and the bus: a
+ * handle on /dev/mbusN, primary and secondary scans, multi-telegram
+ * readout. Names are prefixed nmbus_ / NMBUS_.
  */
 #ifndef NMBUS_H
 #define NMBUS_H
@@ -27,6 +23,32 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/*
+ * The rules of the whole library
+ *
+ * Errors: a function that can fail returns a negative errno value (its
+ * Return: section lists which) and never reports an error in errno alone;
+ * strerror(-ret) names it. nmbus_decode() also fills frame->error with
+ * what was wrong and where (enum nmbus_errcode, nmbus_strerror()). A
+ * function returning a pointer (a name, a profile, a part of a frame)
+ * returns NULL for "none" or "unknown": an answer, not an error.
+ *
+ * Threads: the builders, the decoder and the formatters keep no state and
+ * may run in any number of threads at once; a decoded frame and its
+ * records may be shared between threads for reading. A struct nmbus_dev
+ * is used by one thread at a time: open one per thread (the kernel
+ * serialises the exchanges of several open files on one bus).
+ *
+ * Memory: only nmbus_dev_open() and nmbus_dev_new_ops() allocate memory
+ * that outlives the call (free it with nmbus_dev_close());
+ * nmbus_scan_secondary() and nmbus_read_telegrams() take working memory
+ * and free it before they return (-ENOMEM if there is none). Decoding,
+ * building and formatting allocate nothing: the caller provides the
+ * struct nmbus_frame, the array of struct nmbus_record and the buffers.
+ * A decoded frame and its records point into the caller's frame bytes,
+ * which must stay valid and unchanged while they are used.
+ */
 
 /** Marks a function exported from libnmbus.so. */
 #define NMBUS_API __attribute__((visibility("default")))
@@ -780,10 +802,8 @@ NMBUS_API ssize_t nmbus_json_string_print(const char *str, size_t len,
 NMBUS_API ssize_t nmbus_parse_hex(const char *text, size_t len, uint8_t *out,
 				  size_t size, size_t *err_pos);
 
-/* ---- Building frames ---------------------------------------------------
- *
- * libnmbus: building M-Bus frames (EN 13757-2 link layer, EN 13757-3
- * application layer)
+/* ---------------------------------------------------------------------
+ * Building frames (EN 13757-2 link layer, EN 13757-3 application layer)
  *
  * Every builder writes one complete frame (start byte to stop
  * byte, checksum included) into a buffer the caller provides, allocates
@@ -1372,22 +1392,15 @@ NMBUS_API bool nmbus_secaddr_match_lenient(const uint8_t *mask, size_t len,
 NMBUS_API int nmbus_bcd_encode(uint8_t *buf, unsigned int ndigits,
 			       int64_t value);
 
-/* ---- The bus: device handle, scans, readout ------------------------------
+/* ---------------------------------------------------------------------
+ * The bus: device handle, scans, readout
  *
-SPDX-License-Identifier: LGPL-2.1-or-later */
-/*
- * libnmbus: the bus handle, primary and secondary scans, multi-telegram
- * readout
- *
- * These declarations are written as they will appear in the public header
- * <nmbus.h>. A struct nmbus_dev is an open /dev/mbusN (or, for tests and
- * other transports, a set of callbacks). The library never times the bus:
+ * A struct nmbus_dev is an open /dev/mbusN (or, for tests and other
+ * transports, a set of callbacks). The library never times the bus:
  * every exchange is one MBUS_IOC_XFER and the kernel applies the response
  * window, retries and wake-up preambles.
- *
- * A struct nmbus_dev is not thread safe: use one per thread (the kernel
- * serialises exchanges of several open files on the same bus).
  */
+
 /* Outcome of one exchange; the values of MBUS_STATUS_* in <linux/mbus.h>. */
 #define NMBUS_STATUS_NONE	0	/* sent, no reply expected */
 #define NMBUS_STATUS_FRAME	1	/* a valid short, control or long frame */
