@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make install: libnmbus (shared, static, pkg-config), the headers
-# <nmbus.h> and <linux/mbus.h>, the tools, their man pages, the udev rule,
+# <nmbus.h>, <nmbus-devices.h> and <linux/mbus.h>, the tools, their man pages, the udev rule,
 # the systemd template units and the modprobe options example.
 #
 #   make install                          everything under PREFIX=/usr/local
@@ -71,6 +71,8 @@ install-dev: $(LIB_A) $(O)/libnmbus.pc install-lib
 	ln -sfn $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libnmbus.so
 	$(INSTALL) -m 0644 $(O)/libnmbus.pc $(DESTDIR)$(PKGCONFIGDIR)/libnmbus.pc
 	$(INSTALL) -m 0644 lib/include/nmbus.h $(DESTDIR)$(INCLUDEDIR)/nmbus.h
+	$(INSTALL) -m 0644 lib/include/nmbus-devices.h \
+		$(DESTDIR)$(INCLUDEDIR)/nmbus-devices.h
 	$(INSTALL) -m 0644 uapi/linux/mbus.h $(DESTDIR)$(INCLUDEDIR)/linux/mbus.h
 
 install-tools: $(TOOL_BINS)
@@ -104,7 +106,8 @@ INSTALLED_FILES := \
 	$(LIBDIR)/$(LIB_SO_FILE) $(LIBDIR)/$(LIB_SONAME) \
 	$(LIBDIR)/libnmbus.so $(LIBDIR)/libnmbus.a \
 	$(PKGCONFIGDIR)/libnmbus.pc \
-	$(INCLUDEDIR)/nmbus.h $(INCLUDEDIR)/linux/mbus.h \
+	$(INCLUDEDIR)/nmbus.h $(INCLUDEDIR)/nmbus-devices.h \
+	$(INCLUDEDIR)/linux/mbus.h \
 	$(addprefix $(BINDIR)/,$(TOOLS)) \
 	$(addprefix $(COMPAT_DIR)/,libmbus-compat $(COMPAT_NAMES)) \
 	$(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \

@@ -590,68 +590,6 @@ int nmbus_build_readout_select(uint8_t *buf, size_t size, uint8_t addr,
 			     1);
 }
 
-/* Storage numbers of the CALEC ST II telegrams (its table 20). */
-#define CALEC_FREEZE_STORAGE	31
-#define CALEC_DUE_DAYS		12
-#define CALEC_LOGGER_FIRST	100
-#define CALEC_LOGGERS		500
-
-int nmbus_build_calec_telegram(uint8_t *buf, size_t size, uint8_t addr,
-			       unsigned int flags,
-			       enum nmbus_calec_telegram telegram,
-			       unsigned int index)
-{
-	uint32_t storage;
-	uint8_t vif = VIF_ANY;
-
-	switch (telegram) {
-	case NMBUS_CALEC_STANDARD:
-	case NMBUS_CALEC_SERVICE:
-		if (index)
-			return -EINVAL;
-		storage = 0;
-		if (telegram == NMBUS_CALEC_SERVICE)
-			vif = VIF_MANUFACTURER;
-		break;
-	case NMBUS_CALEC_FREEZE:
-		if (index)
-			return -EINVAL;
-		storage = CALEC_FREEZE_STORAGE;
-		break;
-	case NMBUS_CALEC_DUE_DAY:
-		if (index < 1 || index > CALEC_DUE_DAYS)
-			return -EINVAL;
-		storage = index;
-		break;
-	case NMBUS_CALEC_LOGGER:
-		if (index < 1 || index > CALEC_LOGGERS)
-			return -EINVAL;
-		storage = CALEC_LOGGER_FIRST + index - 1;
-		break;
-	default:
-		return -EINVAL;
-	}
-	return nmbus_build_readout_select(buf, size, addr, flags, storage, vif);
-}
-
-int nmbus_build_elvaco_cmd(uint8_t *buf, size_t size, uint8_t addr,
-			   unsigned int flags, uint8_t cmd,
-			   const uint8_t *payload, size_t len)
-{
-	struct out o;
-
-	if (!flags_valid(flags) || (len && !payload))
-		return -EINVAL;
-	if (len > LONG_DATA_MAX - 2)
-		return -EMSGSIZE;
-	long_start(&o, buf, size, NMBUS_C_SND_UD | flags, addr,
-		   NMBUS_CI_DATA_SEND);
-	put(&o, NMBUS_DIF_MANUFACTURER);
-	put(&o, cmd);
-	put_bytes(&o, payload, len);
-	return long_finish(&o);
-}
-
 /* ---- slave side ----------------------------------------------------- */
 
 int nmbus_build_rsp_ud(uint8_t *buf, size_t size, uint8_t c, uint8_t addr,

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "nmbus-internal.h"
+#include "nmbus-devices.h"
 
 #define ANY_MEDIUM 0xffff
 #define OTHER_MEDIUM 0x00
@@ -594,4 +595,74 @@ NMBUS_API const struct nmbus_profile *nmbus_profile_find(const char *name)
 		if (!strcasecmp(profiles[i].name, name))
 			return &profiles[i];
 	return NULL;
+}
+
+/* ---- requests of one device (<nmbus-devices.h>) ---------------------- */
+
+/* Storage numbers of the CALEC ST II telegrams (its table 20). */
+#define CALEC_FREEZE_STORAGE	31
+#define CALEC_DUE_DAYS		12
+#define CALEC_LOGGER_FIRST	100
+#define CALEC_LOGGERS		500
+#define VIF_ANY			0x7e
+#define VIF_MANUFACTURER	0x7f
+
+int nmbus_build_calec_telegram(uint8_t *buf, size_t size, uint8_t addr,
+			       unsigned int flags,
+			       enum nmbus_calec_telegram telegram,
+			       unsigned int index)
+{
+	uint32_t storage;
+	uint8_t vif = VIF_ANY;
+
+	switch (telegram) {
+	case NMBUS_CALEC_STANDARD:
+	case NMBUS_CALEC_SERVICE:
+		if (index)
+			return -EINVAL;
+		storage = 0;
+		if (telegram == NMBUS_CALEC_SERVICE)
+			vif = VIF_MANUFACTURER;
+		break;
+	case NMBUS_CALEC_FREEZE:
+		if (index)
+			return -EINVAL;
+		storage = CALEC_FREEZE_STORAGE;
+		break;
+	case NMBUS_CALEC_DUE_DAY:
+		if (index < 1 || index > CALEC_DUE_DAYS)
+			return -EINVAL;
+		storage = index;
+		break;
+	case NMBUS_CALEC_LOGGER:
+		if (index < 1 || index > CALEC_LOGGERS)
+			return -EINVAL;
+		storage = CALEC_LOGGER_FIRST + index - 1;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return nmbus_build_readout_select(buf, size, addr, flags, storage, vif);
+}
+
+/* The data of a long frame: L = C + A + CI + data <= 255. */
+#define LONG_DATA_MAX		252
+
+int nmbus_build_elvaco_cmd(uint8_t *buf, size_t size, uint8_t addr,
+			   unsigned int flags, uint8_t cmd,
+			   const uint8_t *payload, size_t len)
+{
+	uint8_t data[LONG_DATA_MAX];
+
+	if ((flags & ~(unsigned int)(NMBUS_C_FCB | NMBUS_C_FCV)) ||
+	    (len && !payload))
+		return -EINVAL;
+	if (len > LONG_DATA_MAX - 2)
+		return -EMSGSIZE;
+	data[0] = NMBUS_DIF_MANUFACTURER;
+	data[1] = cmd;
+	if (len)
+		memcpy(data + 2, payload, len);
+	return nmbus_build_long(buf, size, NMBUS_C_SND_UD | flags, addr,
+				NMBUS_CI_DATA_SEND, data, len + 2);
 }

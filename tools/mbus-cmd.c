@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include <nmbus.h>
+#include <nmbus-devices.h>
 
 #include "tools-common.h"
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <nmbus.h>
+#include <nmbus-devices.h>
 
 #include "tools-common.h"
 

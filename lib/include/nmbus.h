@@ -925,22 +925,6 @@ struct nmbus_rsp_header {
 	uint16_t signature;
 };
 
-/**
- * enum nmbus_calec_telegram - response telegrams of the Integra CALEC ST II
- * @NMBUS_CALEC_STANDARD: current values (the default).
- * @NMBUS_CALEC_SERVICE: maintenance telegram.
- * @NMBUS_CALEC_FREEZE: values frozen by the freeze command (storage 31).
- * @NMBUS_CALEC_DUE_DAY: due-day register 1..12 (storage 1..12).
- * @NMBUS_CALEC_LOGGER: logger entry 1..500 (storage 100..599).
- */
-enum nmbus_calec_telegram {
-	NMBUS_CALEC_STANDARD = 0,
-	NMBUS_CALEC_SERVICE,
-	NMBUS_CALEC_FREEZE,
-	NMBUS_CALEC_DUE_DAY,
-	NMBUS_CALEC_LOGGER,
-};
-
 /* ---- link layer ---------------------------------------------------- */
 
 /**
@@ -1197,42 +1181,6 @@ NMBUS_API int nmbus_build_freeze(uint8_t *buf, size_t size, uint8_t addr,
 NMBUS_API int nmbus_build_readout_select(uint8_t *buf, size_t size,
 					 uint8_t addr, unsigned int flags,
 					 uint32_t storage, uint8_t vif);
-
-/**
- * nmbus_build_calec_telegram() - select the response telegram of an
- * Integra CALEC ST II (its manual, "Paramétrer le télégramme de réponse")
- * @buf: output buffer
- * @size: its size
- * @addr: primary address
- * @flags: NMBUS_C_FCV, NMBUS_C_FCB
- * @telegram: which telegram
- * @index: for %NMBUS_CALEC_DUE_DAY 1..12, for %NMBUS_CALEC_LOGGER
- *	1..500; otherwise 0
- *
- * Return: the frame length, -EINVAL or -ENOSPC.
- */
-NMBUS_API int nmbus_build_calec_telegram(uint8_t *buf, size_t size,
-					 uint8_t addr, unsigned int flags,
-					 enum nmbus_calec_telegram telegram,
-					 unsigned int index);
-
-/**
- * nmbus_build_elvaco_cmd() - SND_UD 51 0F cmd payload: a manufacturer
- * specific command of the Elvaco CMi1020 (e.g. 04 clears the
- * communication error flags, 03 sets the meter rate)
- * @buf: output buffer
- * @size: its size
- * @addr: primary address
- * @flags: NMBUS_C_FCV, NMBUS_C_FCB
- * @cmd: the Elvaco command byte
- * @payload: the command's parameters (NULL when @len is 0)
- * @len: their number
- *
- * Return: the frame length, -ENOSPC or -EMSGSIZE.
- */
-NMBUS_API int nmbus_build_elvaco_cmd(uint8_t *buf, size_t size, uint8_t addr,
-				     unsigned int flags, uint8_t cmd,
-				     const uint8_t *payload, size_t len);
 
 /* ---- slave side (simulators, tests) -------------------------------- */
 

@@ -15,6 +15,7 @@
 #include "kselftest_harness.h"
 
 #include <nmbus.h>
+#include <nmbus-devices.h>
 #include "mbus_frame.h"
 
 #define BYTES(...)	((const uint8_t[]){ __VA_ARGS__ })
@@ -359,6 +360,26 @@ TEST(elvaco_commands_match_cmi1020_manual)
 					     NMBUS_C_FCV, 0x02, key, 16));
 	EXPECT_EQ(0x15, buf[1]);
 	EXPECT_EQ(MBUS_EV_FRAME, mbus_frame_check(buf, 27, NULL));
+}
+
+TEST(elvaco_commands_refuse_what_no_frame_can_carry)
+{
+	uint8_t big[251] = { 0 }, buf[300];
+
+	EXPECT_EQ(-EINVAL, nmbus_build_elvaco_cmd(buf, sizeof(buf), 9, 0x01,
+						  0x04, NULL, 0));
+	EXPECT_EQ(-EINVAL, nmbus_build_elvaco_cmd(buf, sizeof(buf), 9,
+						  NMBUS_C_FCV, 0x03, NULL, 1));
+	EXPECT_EQ(-EMSGSIZE, nmbus_build_elvaco_cmd(buf, sizeof(buf), 9,
+						    NMBUS_C_FCV, 0x03, big,
+						    sizeof(big)));
+	/* 250 bytes of parameters: L = FF, the largest long frame */
+	ASSERT_EQ(261, nmbus_build_elvaco_cmd(buf, sizeof(buf), 9, NMBUS_C_FCV,
+					      0x03, big, sizeof(big) - 1));
+	EXPECT_EQ(0xff, buf[1]);
+	EXPECT_EQ(MBUS_EV_FRAME, mbus_frame_check(buf, 261, NULL));
+	EXPECT_EQ(-ENOSPC, nmbus_build_elvaco_cmd(buf, 20, 9, NMBUS_C_FCV,
+						  0x03, big, 16));
 }
 
 /*

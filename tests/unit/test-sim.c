@@ -26,6 +26,7 @@
 #include "../../tools/sim-core.h"
 #include "../../tools/sim-line.h"
 
+#include <nmbus-devices.h>
 
 #define BYTES(...)	((const uint8_t[]){ __VA_ARGS__ })
 
