@@ -209,8 +209,14 @@ FIXTURE_TEARDOWN(relay)
 	if (self->pid > 0) {
 		kill(self->pid, SIGTERM);
 		waitpid(self->pid, &status, 0);
-		/* SIGTERM ends the relay cleanly (and sanitizers found nothing). */
-		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		/*
+		 * SIGTERM ends the relay cleanly (and sanitizers found
+		 * nothing). A skipped variant stops it at once, before it
+		 * may have set up its signal handling: nothing to assert.
+		 */
+		if (!_metadata->skip)
+			EXPECT_TRUE(WIFEXITED(status) &&
+				    WEXITSTATUS(status) == 0);
 	}
 	f = fopen(self->log, "r");
 	while (f && !_metadata->passed && fgets(line, sizeof(line), f))
