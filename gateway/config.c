@@ -23,6 +23,7 @@
 
 #include "gw.h"
 
+/* lib/ktypes.h has the library's own; the service uses only <nmbus.h>. */
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #endif
