@@ -649,9 +649,46 @@ TEST_F_TIMEOUT(bus, two_threads_attaching_and_detaching_never_collide, 600)
 
 /* ---- 9. mbus-attach holds the tty exclusively --------------------------- */
 
+/*
+ * Start "mbus-attach --foreground PATH", its stderr on ERRFD (-1: ours),
+ * and wait until N_MBUS is on the tty: returns a descriptor of the tty
+ * (root may still open it) and the device's INDEX, or -1.
+ */
+static int run_attach(const char *path, int errfd, pid_t *pid, __u32 *index)
+{
+	int i, fd;
+
+	*pid = fork();
+	if (*pid < 0)
+		return -1;
+	if (!*pid) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		if (errfd >= 0)
+			dup2(errfd, 2);
+		execl(KSFT_TOOLS "mbus-attach", "mbus-attach", "--foreground",
+		      path, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 300; i++) {
+		fd = open(path, O_RDWR | O_NOCTTY);
+		usleep(10000);
+		/*
+		 * Checked after the sleep: mbus-attach sets TIOCEXCL and
+		 * blocks its signals only after N_MBUS is on the tty.
+		 */
+		if (fd >= 0 && !ioctl(fd, MBUS_IOC_GET_INDEX, index))
+			return fd;
+		if (fd >= 0)
+			close(fd);
+	}
+	return -1;
+}
+
 TEST_F(bus, mbus_attach_keeps_other_users_off_its_tty)
 {
-	int m, s, excl = 0, status, err, i;
+	int m, s, excl = 0, status, err;
 	char path[64], node[32];
 	pid_t pid, child;
 	__u32 index = 0;
@@ -663,26 +700,7 @@ TEST_F(bus, mbus_attach_keeps_other_users_off_its_tty)
 	close(s);
 	/* Even where the mode lets anybody in. */
 	ASSERT_EQ(0, chmod(path, 0666));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, 1);
-		execl(KSFT_TOOLS "mbus-attach", "mbus-attach", "--foreground",
-		      path, (char *)NULL);
-		_exit(127);
-	}
-	s = -1;
-	for (i = 0; i < 300 && s < 0; i++) {
-		int fd = open(path, O_RDWR | O_NOCTTY);
-
-		if (fd >= 0 && !ioctl(fd, MBUS_IOC_GET_INDEX, &index))
-			s = fd;
-		else if (fd >= 0)
-			close(fd);
-		usleep(10000);
-	}
+	s = run_attach(path, -1, &pid, &index);
 	ASSERT_LE(0, s);
 	snprintf(node, sizeof(node), "/dev/mbus%u", index);
 	EXPECT_EQ(0, ioctl(s, TIOCGEXCL, &excl));
@@ -707,6 +725,43 @@ TEST_F(bus, mbus_attach_keeps_other_users_off_its_tty)
 	EXPECT_TRUE(ksft_mbus_wait_node(index, false, 1000));
 	close(s);
 	close(m);
+}
+
+/*
+ * The line goes away (its far end closed) and mbus-attach is told to stop
+ * before its next look at the tty: nothing is left to detach, so it exits
+ * 0 and says nothing.
+ */
+TEST_F(bus, mbus_attach_stopped_after_a_hangup_exits_0_quietly)
+{
+	int m, s, pipefd[2], status;
+	char path[64], msg[256];
+	__u32 index = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (access(KSFT_TOOLS "mbus-attach", X_OK))
+		SKIP(return, "no " KSFT_TOOLS "mbus-attach");
+	ASSERT_EQ(0, ksft_pty_open(&m, &s));
+	ASSERT_EQ(0, ptsname_r(m, path, sizeof(path)));
+	close(s);
+	ASSERT_EQ(0, pipe2(pipefd, O_CLOEXEC));
+	s = run_attach(path, pipefd[1], &pid, &index);
+	close(pipefd[1]);
+	ASSERT_LE(0, s);
+	close(s);
+	close(m);
+	EXPECT_TRUE(ksft_mbus_wait_node(index, false, 1000));
+	kill(pid, SIGTERM);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	n = read(pipefd[0], msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(pipefd[0]);
+	if (n > 0)
+		TH_LOG("mbus-attach said: %s", msg);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, n);
 }
 
 /* ---- 10. readers -------------------------------------------------------- */
