@@ -148,6 +148,20 @@ err:
 	return -1;
 }
 
+/*
+ * The signals that stop us. They are blocked before N_MBUS goes on the
+ * tty, so that none can kill us between there and hold(), leaving the
+ * discipline attached and the tty exclusive: one that comes early waits
+ * and hold() (or the TCP relay) then detaches at once.
+ */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
 /* Wait for a signal or for the line to go away; then detach. */
 static int hold(int fd)
 {
@@ -156,12 +170,7 @@ static int hold(int fd)
 	sigset_t set;
 	__u32 n;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-
+	stop_signals(&set);
 	for (;;) {
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig > 0)
@@ -202,6 +211,7 @@ int main(int argc, char **argv)
 	struct tcp_relay *relay = NULL;
 	int master = -1;
 	char pty[64], err[160];
+	sigset_t stop, pending;
 	const char *tty;
 	__u32 baud = 2400;
 	pid_t pid;
@@ -260,6 +270,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	stop_signals(&stop);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	tty = argv[optind];
 	if (use_tcp) {
 		master = tcp_pty_open(prog, pty, sizeof(pty));
@@ -278,6 +290,14 @@ int main(int argc, char **argv)
 	printf("/dev/mbus%d\n", index);
 	fflush(stdout);
 
+	/*
+	 * A child does not inherit pending signals: told to stop already,
+	 * stay in the foreground and detach at once.
+	 */
+	sigpending(&pending);
+	if (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT) ||
+	    sigismember(&pending, SIGHUP))
+		foreground = 1;
 	if (!foreground) {
 		pid = fork();
 		if (pid < 0) {

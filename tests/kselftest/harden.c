@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/userfaultfd.h>
 
@@ -651,39 +652,51 @@ TEST_F_TIMEOUT(bus, two_threads_attaching_and_detaching_never_collide, 600)
 
 /*
  * Start "mbus-attach --foreground PATH", its stderr on ERRFD (-1: ours),
- * and wait until N_MBUS is on the tty: returns a descriptor of the tty
- * (root may still open it) and the device's INDEX, or -1.
+ * and wait for the "/dev/mbusN" line it prints once all is set up (N_MBUS
+ * on the tty, the tty exclusive, its signals blocked): returns a
+ * descriptor of the tty (root may still open it) and the device's INDEX,
+ * or -1.
  */
 static int run_attach(const char *path, int errfd, pid_t *pid, __u32 *index)
 {
-	int i, fd;
+	struct pollfd p = { .events = POLLIN };
+	char line[32] = "";
+	size_t len = 0;
+	int out[2], fd;
+	ssize_t n;
 
+	if (pipe2(out, O_CLOEXEC))
+		return -1;
 	*pid = fork();
 	if (*pid < 0)
 		return -1;
 	if (!*pid) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, 1);
+		dup2(out[1], 1);
 		if (errfd >= 0)
 			dup2(errfd, 2);
 		execl(KSFT_TOOLS "mbus-attach", "mbus-attach", "--foreground",
 		      path, (char *)NULL);
 		_exit(127);
 	}
-	for (i = 0; i < 300; i++) {
-		fd = open(path, O_RDWR | O_NOCTTY);
-		usleep(10000);
-		/*
-		 * Checked after the sleep: mbus-attach sets TIOCEXCL and
-		 * blocks its signals only after N_MBUS is on the tty.
-		 */
-		if (fd >= 0 && !ioctl(fd, MBUS_IOC_GET_INDEX, index))
-			return fd;
-		if (fd >= 0)
-			close(fd);
+	close(out[1]);
+	p.fd = out[0];
+	while (!memchr(line, '\n', len) && len < sizeof(line) - 1 &&
+	       poll(&p, 1, 3000) == 1) {
+		n = read(out[0], line + len, sizeof(line) - 1 - len);
+		if (n <= 0)
+			break;
+		len += n;
 	}
-	return -1;
+	close(out[0]);
+	line[len] = '\0';
+	if (sscanf(line, "/dev/mbus%u\n", index) != 1)
+		return -1;
+	fd = open(path, O_RDWR | O_NOCTTY);
+	if (fd >= 0 && ioctl(fd, MBUS_IOC_GET_INDEX, &(__u32){ 0 })) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 TEST_F(bus, mbus_attach_keeps_other_users_off_its_tty)
@@ -719,6 +732,7 @@ TEST_F(bus, mbus_attach_keeps_other_users_off_its_tty)
 	EXPECT_EQ(EBUSY, WEXITSTATUS(status));
 	kill(pid, SIGTERM);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_EQ(0, ioctl(s, TIOCGEXCL, &excl));
 	EXPECT_EQ(0, excl);
@@ -762,6 +776,75 @@ TEST_F(bus, mbus_attach_stopped_after_a_hangup_exits_0_quietly)
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_EQ(0, n);
+}
+
+/*
+ * SIGTERM at any moment of mbus-attach's start: before N_MBUS is on the
+ * tty it may simply die, after that it must detach. Never may it leave
+ * the discipline attached or the tty exclusive with nobody holding them.
+ */
+static void spin_us(int us)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000000 +
+	       (t.tv_nsec - t0.tv_nsec) / 1000 < us);
+}
+
+TEST_F(bus, mbus_attach_stopped_while_starting_leaves_the_tty_as_it_was)
+{
+	int m, s, i, n, null, status, ldisc, excl, left = 0, killed = 0;
+	char path[64];
+	pid_t pid;
+
+	if (access(KSFT_TOOLS "mbus-attach", X_OK))
+		SKIP(return, "no " KSFT_TOOLS "mbus-attach");
+	ASSERT_EQ(0, ksft_pty_open(&m, &s));
+	ASSERT_EQ(0, ptsname_r(m, path, sizeof(path)));
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, null);
+	for (i = 0; i < 300; i++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			dup2(null, 1);
+			dup2(null, 2);
+			execl(KSFT_TOOLS "mbus-attach", "mbus-attach",
+			      "--foreground", path, (char *)NULL);
+			_exit(127);
+		}
+		if (i % 2) {
+			/* 0 to 4.5 ms: across exec, the attach, its loop. */
+			usleep((i / 2) * 30);
+		} else {
+			/* Right after N_MBUS went on, the risky moment. */
+			for (n = 0; n < 2000000; n++)
+				if (!ioctl(s, TIOCGETD, &ldisc) &&
+				    ldisc != N_TTY)
+					break;
+			spin_us((i / 2) % 50);
+		}
+		kill(pid, SIGTERM);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		killed += WIFSIGNALED(status);
+		ASSERT_EQ(0, ioctl(s, TIOCGETD, &ldisc));
+		ASSERT_EQ(0, ioctl(s, TIOCGEXCL, &excl));
+		if (ldisc != N_TTY || excl) {
+			left++;
+			ioctl(s, TIOCNXCL);
+			ldisc = N_TTY;
+			ioctl(s, TIOCSETD, &ldisc);
+		}
+	}
+	TH_LOG("300 SIGTERMs: %d before the attach, %d left the tty attached",
+	       killed, left);
+	EXPECT_EQ(0, left);
+	close(null);
+	close(s);
+	close(m);
 }
 
 /* ---- 10. readers -------------------------------------------------------- */
