@@ -60,14 +60,50 @@ FIXTURE_TEARDOWN(search)
 	free(self->out);
 }
 
-static unsigned long long tx_frames(int index)
+static unsigned long long stat_read(int index, const char *name)
 {
-	char buf[32];
+	char path[64], buf[32];
 
-	if (ksft_mbus_sysfs(index, "statistics/tx_frames", buf,
-			    sizeof(buf)) < 0)
+	snprintf(path, sizeof(path), "statistics/%s", name);
+	if (ksft_mbus_sysfs(index, path, buf, sizeof(buf)) < 0)
 		return 0;
 	return strtoull(buf, NULL, 10);
+}
+
+static unsigned long long tx_frames(int index)
+{
+	return stat_read(index, "tx_frames");
+}
+
+/*
+ * What the link layer saw during a search, in one line: the same bus
+ * gives the same figures run after run, so a run that differs (a reply
+ * late under a loaded emulator, a frame cut short) shows where.
+ */
+static const char *const seen_stats[] = {
+	"rx_acks", "rx_frames", "timeouts", "garbled", "noise_bytes",
+	"checksum_errors", "length_errors", "char_timeouts", "rx_dropped",
+	"retries", NULL };
+
+static void stats_get(int index, unsigned long long *v)
+{
+	unsigned int i;
+
+	for (i = 0; seen_stats[i]; i++)
+		v[i] = stat_read(index, seen_stats[i]);
+}
+
+static void stats_print(int index, const unsigned long long *v0)
+{
+	unsigned long long v[ARRAY_SIZE(seen_stats)];
+	unsigned int i;
+
+	stats_get(index, v);
+	printf("#   link layer:");
+	for (i = 0; seen_stats[i]; i++)
+		if (v[i] != v0[i])
+			printf(" %s %llu", seen_stats[i], v[i] - v0[i]);
+	printf("\n");
 }
 
 /* Start mbus-sim with @meters (NULL-terminated) and attach N_MBUS. */
@@ -110,10 +146,12 @@ static int bus_search(FIXTURE_DATA(search) *self,
 		      const FIXTURE_VARIANT(search) *variant,
 		      const char *what)
 {
+	unsigned long long v0[ARRAY_SIZE(seen_stats)];
 	long long t0 = ksft_now_us();
 	unsigned long long tx0 = tx_frames(self->index);
 	int ret;
 
+	stats_get(self->index, v0);
 	ret = ksft_tool_run(self->out, OUT_MAX, NULL, 0, "mbus-scan",
 			    "--baud", BAUD, "--secondary", "--json",
 			    self->dev, NULL);
@@ -122,6 +160,7 @@ static int bus_search(FIXTURE_DATA(search) *self,
 	       count(self->out, "\"secondary\":\""),
 	       tx_frames(self->index) - tx0, (ksft_now_us() - t0) / 1e6,
 	       BAUD, ret);
+	stats_print(self->index, v0);
 	fflush(stdout);
 	return ret;
 }
