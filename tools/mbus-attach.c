@@ -162,17 +162,15 @@ static void stop_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 }
 
-/* Wait for a signal or for the line to go away; then detach. */
-static int hold(int fd)
+/* Wait for one of @stop or for the line to go away; then detach. */
+static int hold(int fd, const sigset_t *stop)
 {
 	const struct timespec tick = { 1, 0 };
 	int ldisc = N_TTY, sig;
-	sigset_t set;
 	__u32 n;
 
-	stop_signals(&set);
 	for (;;) {
-		sig = sigtimedwait(&set, NULL, &tick);
+		sig = sigtimedwait(stop, NULL, &tick);
 		if (sig > 0)
 			break;
 		/* After a hangup the tty no longer answers our ioctl. */
@@ -313,5 +311,5 @@ int main(int argc, char **argv)
 		    !freopen("/dev/null", "w", stdout))
 			return 1;
 	}
-	return relay ? tcp_relay_run(relay) : hold(fd);
+	return relay ? tcp_relay_run(relay) : hold(fd, &stop);
 }
